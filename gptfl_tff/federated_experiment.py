@@ -1,0 +1,202 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""One federated fine-tuning experiment on the spoken-digit task, end to end.
+
+Loads FSDD, splits it, partitions the training part into clients, builds
+FedAvg/FedOpt with secure aggregation, starts from random init or a saved
+Keras model (GPT-FL's pretrained model, Sec. 3.3), trains, evaluates, and
+writes flags and metrics under `output_dir`.
+"""
+
+import dataclasses
+import enum
+import os
+import tempfile
+from typing import Any, Optional, Sequence
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from gptfl_tff import audio
+from gptfl_tff import federated
+from gptfl_tff import models
+from gptfl_tff import partition
+from gptfl_tff import runtime
+from gptfl_tff import training_loop
+from gptfl_tff.tasks import fsdd
+
+
+class Split(enum.Enum):
+  INDEX = 'index'
+  SPEAKER = 'speaker'
+
+
+class Partition(enum.Enum):
+  NATURAL = 'natural'
+  DIRICHLET = 'dirichlet'
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+  """Everything one run needs; see `experiments/federated_main.py` flags."""
+
+  data_dir: Optional[str] = None
+  use_tfds: bool = False
+  cache_dir: Optional[str] = None
+  split: Split = Split.INDEX
+  test_speakers: Sequence[str] = ()
+  partition: Partition = Partition.NATURAL
+  clients_per_speaker: int = 1
+  num_clients: int = 20
+  dirichlet_alpha: float = 0.1
+  min_client_examples: int = 10
+  examples_per_label: int = 0
+  process: federated.ProcessConfig = federated.ProcessConfig()
+  client_epochs: int = 1
+  client_batch_size: int = 32
+  rounds: int = 30
+  clients_per_round: int = 5
+  eval_every: int = 1
+  seed: int = 0
+  initial_model: Optional[str] = None
+  clients_in_parallel: int = -1
+  output_dir: Optional[str] = None
+
+
+def scarce(
+    labels: np.ndarray, client_idx: np.ndarray, per_label: int, seed: int
+) -> np.ndarray:
+  """Keeps at most `per_label` seeded-random examples of each label."""
+  rng = np.random.default_rng(seed)
+  keep = []
+  for c in np.unique(labels[client_idx]):
+    idx = client_idx[labels[client_idx] == c]
+    keep.extend(rng.permutation(idx)[:per_label].tolist())
+  return np.sort(np.array(keep, np.int64))
+
+
+def create_partition(
+    train: fsdd.FeatureSet, config: ExperimentConfig
+) -> dict[str, np.ndarray]:
+  """Clients' example indices into `train`, per the config."""
+  if config.partition == Partition.NATURAL:
+    parts = partition.natural(
+        train.speakers, config.clients_per_speaker, config.seed
+    )
+  else:
+    parts = partition.dirichlet(
+        train.labels, config.num_clients, config.dirichlet_alpha,
+        config.min_client_examples, config.seed,
+    )
+  if config.examples_per_label > 0:
+    parts = {
+        c: scarce(train.labels, idx, config.examples_per_label, config.seed)
+        for c, idx in parts.items()
+    }
+  return parts
+
+
+def load_splits(
+    config: ExperimentConfig,
+) -> tuple[fsdd.FeatureSet, fsdd.FeatureSet]:
+  """`(train, test)` feature sets for the configured split."""
+  features = fsdd.create_feature_set(
+      config.data_dir, audio.FrontEndConfig(), config.cache_dir,
+      config.use_tfds,
+  )
+  if config.split == Split.INDEX:
+    return fsdd.split_by_index(features)
+  if not config.test_speakers:
+    raise ValueError('split=speaker needs test_speakers (e.g. --test_speakers=george).')
+  return fsdd.split_by_speaker(features, config.test_speakers)
+
+
+def load_initial_model(path: str) -> tf.keras.Model:
+  """Loads a saved Keras model to start fine-tuning from.
+
+  Raises:
+    FileNotFoundError: If nothing is saved at `path`.
+  """
+  if not os.path.exists(path):
+    raise FileNotFoundError(
+        f'No saved model at {path!r}; pass --initial_model= (empty) for '
+        'random init, or the path the pretraining step wrote.'
+    )
+  return tf.keras.models.load_model(path, compile=False)
+
+
+def save_model(model: tf.keras.Model, path: str) -> None:
+  """Saves a Keras model atomically (Keras needs the `.keras` suffix)."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  with tempfile.TemporaryDirectory(dir=folder, prefix='.save_') as tmp:
+    tmp_path = os.path.join(tmp, os.path.basename(path))
+    model.save(tmp_path)
+    os.replace(tmp_path, path)
+
+
+def run(config: ExperimentConfig) -> list[dict[str, Any]]:
+  """Runs one experiment; returns the per-round metric rows."""
+  train, test = load_splits(config)
+  parts = create_partition(train, config)
+  shape = train.features.shape[1:]
+  num_classes = fsdd.NUM_CLASSES
+
+  def keras_model_fn():
+    return models.create_keyword_model(shape, num_classes)
+
+  runtime.set_default_context(
+      runtime.ContextKind.TEST, config.clients_in_parallel
+  )
+  process = federated.build_learning_process(
+      federated.create_tff_model_fn(keras_model_fn, shape), config.process
+  )
+  round_fn = federated.build_round_computation(
+      process,
+      federated.build_client_data_computation(
+          shape, config.client_epochs, config.client_batch_size
+      ),
+  )
+  if config.initial_model:
+    init_model = load_initial_model(config.initial_model)
+  else:
+    init_model = models.create_keyword_model(shape, num_classes, config.seed)
+  state = federated.set_initial_weights(
+      process, process.initialize(), init_model
+  )
+  evaluator = training_loop.create_evaluator(
+      keras_model_fn, test.features, test.labels
+  )
+  with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
+    store = federated.ClientStore(tmp, shape)
+    for client_id, idx in parts.items():
+      store.write(client_id, train.features[idx], train.labels[idx])
+    logging.info(
+        '%d clients, %d train / %d test examples',
+        len(parts), sum(store.sizes.values()), len(test),
+    )
+    state, rows = training_loop.run(
+        process, round_fn, store, state,
+        training_loop.LoopConfig(
+            config.rounds, config.clients_per_round, config.eval_every,
+            config.seed, config.output_dir,
+        ),
+        evaluator,
+    )
+  if config.output_dir:
+    final = tf.keras.Model.from_config(init_model.get_config())
+    process.get_model_weights(state).assign_weights_to(final)
+    save_model(final, os.path.join(config.output_dir, 'final_model.keras'))
+  return rows

@@ -1,0 +1,291 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""TFF execution contexts owned by this project.
+
+TFF runs computations in a C++ `worker_binary` subprocess. The stock
+`tff.backends.native.set_sync_local_cpp_execution_context` starts it lazily
+from whatever thread first runs a computation, lets it inherit Python's
+stdout/stderr, and relies on `__del__` to stop it, which fails at interpreter
+exit: the worker outlives Python and holds pipes open (CI then hangs).
+
+This module starts the worker itself, eagerly, from the calling thread, with
+
+  * `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills the worker when the
+    Python process dies for any reason (exit, crash, SIGKILL);
+  * an `atexit` hook that stops it cleanly on normal exit;
+  * its output sent to a log file (or discarded), never to Python's pipes;
+  * the gRPC port bound on the loopback interface only.
+
+Two kinds of context are provided, both on the same worker:
+
+  * `ContextKind.NATIVE`: the native compiler. Secure-sum intrinsics are not
+    executable here (TFF reports "Cannot embed a federated value").
+  * `ContextKind.TEST`: the test compiler, which replaces secure-sum
+    intrinsics with their plain-sum bodies. This is how secure aggregation is
+    simulated: the arithmetic (clipping, quantisation, modular wrap-around) is
+    the production one, only the cryptography is absent.
+
+Usage:
+
+  runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel=5)
+"""
+
+import atexit
+import ctypes
+import enum
+import os
+import signal
+import subprocess
+import threading
+import time
+from typing import Optional
+
+from absl import logging
+import grpc
+import portpicker
+import tensorflow_federated as tff
+
+# Internal TFF helpers that the stock contexts pass to SyncExecutionContext.
+# They convert eager tensors to numpy on the way in and out.
+from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation  # pylint: disable=g-direct-tensorflow-import
+
+_PR_SET_PDEATHSIG = 1
+_GRPC_MAX_MESSAGE_BYTES = 2 * 1000 * 1000 * 1000
+_GRPC_OPTIONS = (
+    ('grpc.max_message_length', _GRPC_MAX_MESSAGE_BYTES),
+    ('grpc.max_receive_message_length', _GRPC_MAX_MESSAGE_BYTES),
+    ('grpc.max_send_message_length', _GRPC_MAX_MESSAGE_BYTES),
+)
+_START_TIMEOUT_SECONDS = 60.0
+
+
+class ContextKind(enum.Enum):
+  """Which TFF compiler pipeline a context uses."""
+
+  NATIVE = 'native'
+  TEST = 'test'
+
+
+def worker_binary_path() -> str:
+  """Returns the path of the `worker_binary` shipped in the TFF package."""
+  package_dir = os.path.dirname(os.path.abspath(tff.__file__))
+  return os.path.join(package_dir, 'data', 'worker_binary')
+
+
+def _die_with_parent() -> None:
+  """Runs in the forked child before exec: SIGKILL when the parent dies."""
+  libc = ctypes.CDLL('libc.so.6', use_errno=True)
+  libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+  # Detach from the terminal's process group so Ctrl-C reaches Python only;
+  # Python then stops the worker through `close`.
+  os.setpgid(0, 0)
+
+
+class Worker:
+  """A `worker_binary` subprocess bound to this Python process.
+
+  Attributes:
+    pid: The worker's process id.
+    port: The loopback port it serves on.
+  """
+
+  def __init__(
+      self,
+      max_concurrent_computation_calls: int = -1,
+      log_path: Optional[str] = None,
+  ):
+    """Starts the worker and waits until it serves.
+
+    Args:
+      max_concurrent_computation_calls: Passed to the worker: how many client
+        computations may run at once (non-positive: no limit).
+      log_path: File that receives the worker's stdout and stderr. `None`
+        discards them.
+
+    Raises:
+      RuntimeError: If the binary is missing or does not start serving within
+        60 seconds.
+    """
+    binary = worker_binary_path()
+    if not os.path.isfile(binary):
+      raise RuntimeError(
+          f'TFF worker binary not found at {binary}. Reinstall '
+          'tensorflow-federated from requirements.lock.'
+      )
+    self.port = portpicker.pick_unused_port()
+    args = [
+        binary,
+        f'--port={self.port}',
+        f'--max_concurrent_computation_calls={max_concurrent_computation_calls}',
+    ]
+    if log_path:
+      self._log = open(log_path, 'ab')  # pylint: disable=consider-using-with
+    else:
+      self._log = subprocess.DEVNULL
+    self._process = subprocess.Popen(  # pylint: disable=consider-using-with
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=self._log,
+        stderr=self._log,
+        preexec_fn=_die_with_parent,
+        close_fds=True,
+    )
+    self.pid = self._process.pid
+    self._lock = threading.Lock()
+    atexit.register(self.close)
+    channel = grpc.insecure_channel(f'localhost:{self.port}', _GRPC_OPTIONS)
+    self.stub = tff.framework.RemoteExecutorGrpcStub(channel)
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while not self.stub.is_ready:
+      if self._process.poll() is not None:
+        raise RuntimeError(
+            f'TFF worker exited with code {self._process.returncode} before '
+            f'serving; see {log_path or "its log (pass log_path)"}.'
+        )
+      if time.monotonic() > deadline:
+        self.close()
+        raise RuntimeError('TFF worker did not start serving within 60 s.')
+      time.sleep(0.05)
+    logging.info('TFF worker pid %d serving on port %d', self.pid, self.port)
+
+  def alive(self) -> bool:
+    return self._process.poll() is None
+
+  def close(self) -> None:
+    """Stops the worker; safe to call more than once."""
+    with self._lock:
+      if self._process.poll() is None:
+        self._process.send_signal(signal.SIGINT)
+        try:
+          self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+          self._process.kill()
+          self._process.wait()
+      if self._log is not subprocess.DEVNULL and not self._log.closed:
+        self._log.close()
+
+
+_WORKER: Optional[Worker] = None
+
+
+def _compile_test(comp):
+  comp = tff.backends.test.replace_secure_intrinsics_with_bodies(comp)
+  return tff.backends.native.desugar_and_transform_to_native(comp)
+
+
+_COMPILERS = {
+    ContextKind.NATIVE: tff.backends.native.desugar_and_transform_to_native,
+    ContextKind.TEST: _compile_test,
+}
+
+
+def get_worker(
+    clients_in_parallel: int = -1, log_path: Optional[str] = None
+) -> Worker:
+  """Returns this process's worker, starting (or restarting) it if needed.
+
+  Args:
+    clients_in_parallel: Maximum concurrent computation calls in the worker;
+      non-positive means no limit. A change restarts the worker.
+    log_path: Optional file for the worker's output.
+
+  Returns:
+    The running `Worker`.
+  """
+  global _WORKER
+  if _WORKER is not None and (
+      not _WORKER.alive() or _WORKER.concurrency != clients_in_parallel
+  ):
+    _WORKER.close()
+    _WORKER = None
+  if _WORKER is None:
+    _WORKER = Worker(clients_in_parallel, log_path)
+    _WORKER.concurrency = clients_in_parallel
+  return _WORKER
+
+
+def create_context(
+    kind: ContextKind,
+    clients_in_parallel: int = -1,
+    default_num_clients: int = 0,
+    log_path: Optional[str] = None,
+) -> tff.framework.SyncExecutionContext:
+  """Creates a synchronous context on this process's worker.
+
+  Args:
+    kind: Which compiler to use (see module docstring).
+    clients_in_parallel: How many client computations the worker runs at
+      once; non-positive means no limit.
+    default_num_clients: Cardinality of CLIENTS when it cannot be inferred.
+    log_path: Optional file for the worker's output.
+
+  Returns:
+    A `tff.framework.SyncExecutionContext`.
+
+  Raises:
+    ValueError: If `kind` is not a `ContextKind`.
+  """
+  if not isinstance(kind, ContextKind):
+    raise ValueError(
+        f'Unknown context kind {kind!r}; use one of '
+        f'{[k.value for k in ContextKind]}.'
+    )
+  worker = get_worker(clients_in_parallel, log_path)
+
+  def stack_fn(cardinalities):
+    if cardinalities.get(tff.CLIENTS) is None:
+      cardinalities[tff.CLIENTS] = default_num_clients
+    executor = tff.framework.RemoteExecutor(worker.stub)
+    executor.set_cardinalities(cardinalities)
+    return executor
+
+  factory = tff.framework.ResourceManagingExecutorFactory(stack_fn)
+  return tff.framework.SyncExecutionContext(
+      executor_fn=factory,
+      compiler_fn=_COMPILERS[kind],
+      transform_args=tensorflow_computation.transform_args,
+      transform_result=tensorflow_computation.transform_result,
+  )
+
+
+def set_default_context(
+    kind: ContextKind = ContextKind.TEST,
+    clients_in_parallel: int = -1,
+    default_num_clients: int = 0,
+    log_path: Optional[str] = None,
+) -> tff.framework.SyncExecutionContext:
+  """Creates a context (see `create_context`) and makes it TFF's default.
+
+  Args:
+    kind: Which compiler to use.
+    clients_in_parallel: How many client computations run at once.
+    default_num_clients: Cardinality of CLIENTS when it cannot be inferred.
+    log_path: Optional file for the worker's output.
+
+  Returns:
+    The context that was installed.
+  """
+  context = create_context(
+      kind, clients_in_parallel, default_num_clients, log_path
+  )
+  tff.framework.get_context_stack().set_default_context(context)
+  return context
+
+
+def shutdown() -> None:
+  """Stops this process's worker, if any."""
+  global _WORKER
+  if _WORKER is not None:
+    _WORKER.close()
+    _WORKER = None

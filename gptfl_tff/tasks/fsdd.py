@@ -1,0 +1,347 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Free Spoken Digit Dataset (FSDD): the spoken-digit keyword task.
+
+Recordings are named `{digit}_{speaker}_{index}.wav` (8 kHz mono 16-bit).
+They are read from a folder, from a zip or tar archive holding them (the
+upstream release archive or a trimmed copy), or from TFDS `spoken_digit`.
+
+Splits:
+  * by index: indices 0-4 of every speaker and digit are the test set
+    (FSDD's own convention);
+  * by speaker: one or more speakers are held out as the test set.
+
+GPT-FL (Sec. 4.1) evaluates keyword spotting with the FedAudio model; here the
+task is the ten digits, with label names 'zero' ... 'nine'.
+"""
+
+import dataclasses
+import hashlib
+import os
+import re
+import tarfile
+import zipfile
+from typing import Callable, Iterator, Optional, Sequence
+
+from absl import logging
+import numpy as np
+
+from gptfl_tff import audio
+from gptfl_tff import io_utils
+
+LABEL_NAMES = (
+    'zero', 'one', 'two', 'three', 'four',
+    'five', 'six', 'seven', 'eight', 'nine',
+)
+NUM_CLASSES = len(LABEL_NAMES)
+SAMPLE_RATE = 8000
+TEST_INDICES = range(0, 5)
+DATA_DIR_ENV = 'GPTFL_DATA_DIR'
+
+_NAME_RE = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
+_HELP = (
+    'Pass --data_dir=PATH (a folder, .zip or .tar[.gz] of '
+    '{digit}_{speaker}_{index}.wav files, e.g. ../shared/data/'
+    'fsdd-5speakers.zip), set the environment variable '
+    f'{DATA_DIR_ENV}, or use --data_source=tfds where TFDS can download '
+    "'spoken_digit'."
+)
+
+
+class DataError(ValueError):
+  """Missing or malformed task data; the message says what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+  """One FSDD utterance's identity (parsed from its file name)."""
+
+  digit: int
+  speaker: str
+  index: int
+  name: str
+
+
+def label_id(name: str) -> int:
+  """Returns the class id of a label name ('zero' ... 'nine').
+
+  Raises:
+    DataError: If the name is not one of `LABEL_NAMES`.
+  """
+  try:
+    return LABEL_NAMES.index(name)
+  except ValueError:
+    raise DataError(
+        f'Unknown label {name!r}; FSDD labels are {list(LABEL_NAMES)}.'
+    ) from None
+
+
+def parse_name(path: str) -> Recording:
+  """Parses `{digit}_{speaker}_{index}.wav`.
+
+  Raises:
+    DataError: If the base name does not follow that pattern.
+  """
+  base = os.path.basename(path)
+  match = _NAME_RE.match(base)
+  if not match:
+    raise DataError(
+        f'{path}: WAV file name does not follow '
+        '{digit}_{speaker}_{index}.wav; rename or remove it.'
+    )
+  return Recording(int(match[1]), match[2], int(match[3]), base)
+
+
+def _iter_folder(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+  for root, _, files in os.walk(path):
+    for f in sorted(files):
+      if f.lower().endswith('.wav'):
+        full = os.path.join(root, f)
+
+        def read(full=full):
+          with open(full, 'rb') as fh:
+            return fh.read()
+
+        yield full, read
+
+
+def _iter_zip(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+  with zipfile.ZipFile(path) as archive:
+    for info in archive.infolist():
+      if info.filename.lower().endswith('.wav') and not info.is_dir():
+        yield f'{path}:{info.filename}', lambda i=info: archive.read(i)
+
+
+def _iter_tar(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+  with tarfile.open(path) as archive:
+    for member in archive:
+      if member.isfile() and member.name.lower().endswith('.wav'):
+        data = archive.extractfile(member).read()
+        yield f'{path}:{member.name}', lambda d=data: d
+
+
+def iter_wav_files(source: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+  """Yields `(name, read_fn)` for every WAV file in a folder or archive.
+
+  Args:
+    source: A folder, a `.zip`, or a `.tar`/`.tar.gz`/`.tgz` archive.
+
+  Raises:
+    DataError: If `source` does not exist or is of an unknown kind.
+  """
+  if not source:
+    raise DataError(f'No FSDD data source given. {_HELP}')
+  if os.path.isdir(source):
+    yield from _iter_folder(source)
+  elif os.path.isfile(source) and zipfile.is_zipfile(source):
+    yield from _iter_zip(source)
+  elif os.path.isfile(source) and tarfile.is_tarfile(source):
+    yield from _iter_tar(source)
+  elif not os.path.exists(source):
+    raise DataError(f'FSDD data not found at {source!r}. {_HELP}')
+  else:
+    raise DataError(
+        f'{source!r} is neither a folder nor a zip/tar archive. {_HELP}'
+    )
+
+
+@dataclasses.dataclass
+class FeatureSet:
+  """Log-mel features of a set of utterances, with their identities.
+
+  Attributes:
+    features: float32 `[n, frames, mel_bins]`.
+    labels: int32 `[n]`, class ids.
+    speakers: str `[n]`.
+    indices: int32 `[n]`, the take index of each utterance.
+  """
+
+  features: np.ndarray
+  labels: np.ndarray
+  speakers: np.ndarray
+  indices: np.ndarray
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+  def subset(self, mask_or_indices: np.ndarray) -> 'FeatureSet':
+    return FeatureSet(
+        self.features[mask_or_indices],
+        self.labels[mask_or_indices],
+        self.speakers[mask_or_indices],
+        self.indices[mask_or_indices],
+    )
+
+
+def read_recordings(
+    source: str, expected_rate: Optional[int] = SAMPLE_RATE
+) -> tuple[list[Recording], list[np.ndarray], list[int]]:
+  """Reads and decodes every FSDD recording in a folder or archive.
+
+  Args:
+    source: Folder or archive (see `iter_wav_files`).
+    expected_rate: If set, a file at another sample rate is an error.
+
+  Returns:
+    `(recordings, waveforms, rates)`, sorted by file name.
+
+  Raises:
+    DataError: If nothing usable is found, or a name is malformed.
+    audio.AudioError: If a file is corrupt or at an unexpected rate.
+  """
+  items = []
+  for name, read in iter_wav_files(source):
+    rec = parse_name(name)
+    samples, rate = audio.decode_wav(read(), name)
+    if expected_rate is not None and rate != expected_rate:
+      raise audio.AudioError(
+          f'{name}: sample rate {rate} Hz, expected {expected_rate} Hz for '
+          f'FSDD. Resample it (e.g. `sox {rec.name} -r {expected_rate} '
+          'out.wav`) or remove it.'
+      )
+    items.append((rec, samples, rate))
+  if not items:
+    raise DataError(f'No FSDD WAV files found in {source!r}. {_HELP}')
+  items.sort(key=lambda x: (x[0].speaker, x[0].digit, x[0].index))
+  recs, waves, rates = zip(*items)
+  return list(recs), list(waves), list(rates)
+
+
+def read_tfds(data_dir: Optional[str] = None):
+  """Reads TFDS `spoken_digit` (needs network the first time).
+
+  Args:
+    data_dir: TFDS data folder.
+
+  Returns:
+    Same as `read_recordings`.
+
+  Raises:
+    DataError: If TFDS cannot provide the dataset.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
+  try:
+    ds = tfds.load('spoken_digit', split='train', data_dir=data_dir)
+  except Exception as e:  # pylint: disable=broad-except
+    raise DataError(f'TFDS could not load spoken_digit ({e}). {_HELP}') from e
+  recs, waves, rates = [], [], []
+  for ex in tfds.as_numpy(ds):
+    name = os.path.basename(ex['audio/filename'].decode())
+    recs.append(parse_name(name))
+    waves.append(ex['audio'].astype(np.float32) / 32768.0)
+    rates.append(SAMPLE_RATE)
+  return recs, waves, rates
+
+
+def resolve_source(source: Optional[str]) -> str:
+  """Returns `source`, or the data folder named by `GPTFL_DATA_DIR`.
+
+  Raises:
+    DataError: If neither is set.
+  """
+  source = source or os.environ.get(DATA_DIR_ENV, '')
+  if not source:
+    raise DataError(f'No FSDD data given. {_HELP}')
+  return source
+
+
+def _cache_key(source: str, config: audio.FrontEndConfig) -> str:
+  h = hashlib.sha256(repr(config).encode())
+  h.update(os.path.abspath(source).encode())
+  if os.path.isfile(source):
+    st = os.stat(source)
+    h.update(f'{st.st_size}:{st.st_mtime_ns}'.encode())
+  else:
+    for name, _ in iter_wav_files(source):
+      st = os.stat(name)
+      h.update(f'{name}:{st.st_size}:{st.st_mtime_ns}'.encode())
+  return h.hexdigest()[:16]
+
+
+def create_feature_set(
+    source: Optional[str],
+    config: audio.FrontEndConfig = audio.FrontEndConfig(),
+    cache_dir: Optional[str] = None,
+    use_tfds: bool = False,
+) -> FeatureSet:
+  """Loads FSDD and runs the front end on every utterance.
+
+  Args:
+    source: Folder or archive; `None` falls back to `GPTFL_DATA_DIR`.
+    config: Front-end settings.
+    cache_dir: If set, features are cached there (keyed by the source's file
+      names, sizes and times, and the front-end settings).
+    use_tfds: Read TFDS `spoken_digit` instead of `source`.
+
+  Returns:
+    A `FeatureSet` of every utterance.
+  """
+  if use_tfds:
+    recs, waves, rates = read_tfds()
+    return _features(recs, waves, rates, config)
+  source = resolve_source(source)
+  cache_path = None
+  if cache_dir:
+    cache_path = os.path.join(
+        cache_dir, f'fsdd_{_cache_key(source, config)}.npz'
+    )
+    if os.path.exists(cache_path):
+      with np.load(cache_path) as z:
+        return FeatureSet(
+            z['features'], z['labels'], z['speakers'], z['indices']
+        )
+  recs, waves, rates = read_recordings(source)
+  feature_set = _features(recs, waves, rates, config)
+  if cache_path:
+    io_utils.atomic_save_npz(cache_path, **dataclasses.asdict(feature_set))
+    logging.info('Cached FSDD features at %s', cache_path)
+  return feature_set
+
+
+def _features(recs, waves, rates, config) -> FeatureSet:
+  return FeatureSet(
+      features=audio.waveforms_to_features(waves, rates, config),
+      labels=np.array([r.digit for r in recs], np.int32),
+      speakers=np.array([r.speaker for r in recs]),
+      indices=np.array([r.index for r in recs], np.int32),
+  )
+
+
+def split_by_index(
+    feature_set: FeatureSet, test_indices: Sequence[int] = TEST_INDICES
+) -> tuple[FeatureSet, FeatureSet]:
+  """FSDD's conventional split: `(train, test)` by take index."""
+  test = np.isin(feature_set.indices, list(test_indices))
+  return feature_set.subset(~test), feature_set.subset(test)
+
+
+def split_by_speaker(
+    feature_set: FeatureSet, test_speakers: Sequence[str]
+) -> tuple[FeatureSet, FeatureSet]:
+  """Holds out whole speakers: `(train, test)`.
+
+  Raises:
+    DataError: If a named speaker is not in the data, or none remain.
+  """
+  known = set(feature_set.speakers.tolist())
+  unknown = sorted(set(test_speakers) - known)
+  if unknown:
+    raise DataError(
+        f'Unknown test speaker(s) {unknown}; the data has {sorted(known)}.'
+    )
+  test = np.isin(feature_set.speakers, list(test_speakers))
+  if test.all():
+    raise DataError('Every speaker is held out; leave at least one to train.')
+  return feature_set.subset(~test), feature_set.subset(test)

@@ -1,0 +1,131 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests for gptfl_tff.runtime."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_federated as tff
+
+from gptfl_tff import runtime
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_CHILD = """
+import os, sys, numpy as np, tensorflow_federated as tff
+from gptfl_tff import runtime
+runtime.set_default_context(runtime.ContextKind.TEST)
+@tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+def total(x):
+  return tff.federated_secure_sum_bitwidth(x, 8)
+assert total([1, 2, 3]) == 6
+print('WORKER', runtime.get_worker().pid, flush=True)
+if sys.argv[1] == 'hang':
+  import time; time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      state = f.read().split(') ')[-1].split()[0]
+    return state != 'Z'
+  except FileNotFoundError:
+    return False
+
+
+def _wait_gone(pid: int, seconds: float = 10.0) -> bool:
+  deadline = time.monotonic() + seconds
+  while time.monotonic() < deadline:
+    if not _alive(pid):
+      return True
+    time.sleep(0.1)
+  return False
+
+
+def _start_child(mode: str) -> tuple[subprocess.Popen, int]:
+  env = dict(os.environ, PYTHONPATH=_REPO)
+  child = subprocess.Popen(
+      [sys.executable, '-c', _CHILD, mode],
+      stdout=subprocess.PIPE,
+      stderr=subprocess.DEVNULL,
+      env=env,
+      text=True,
+  )
+  for line in child.stdout:
+    if line.startswith('WORKER'):
+      return child, int(line.split()[1])
+  child.wait()
+  raise AssertionError(f'child exited ({child.returncode}) without a worker')
+
+
+class RuntimeTest(tf.test.TestCase):
+
+  def test_secure_sum_runs_in_test_context(self):
+    ctx = runtime.create_context(runtime.ContextKind.TEST)
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    with tff.framework.get_context_stack().install(ctx):
+      self.assertEqual(total([1, 2, 3, 4]), 10)
+
+  def test_native_context_runs_plain_sums(self):
+    ctx = runtime.create_context(runtime.ContextKind.NATIVE)
+
+    @tff.federated_computation(tff.FederatedType(np.float32, tff.CLIENTS))
+    def mean(x):
+      return tff.federated_mean(x)
+
+    with tff.framework.get_context_stack().install(ctx):
+      self.assertAllClose(mean([1.0, 2.0, 6.0]), 3.0)
+
+  def test_worker_output_does_not_leak_into_python_pipes(self):
+    worker = runtime.get_worker()
+    for fd in (0, 1, 2):
+      self.assertEqual(os.readlink(f'/proc/{worker.pid}/fd/{fd}'), '/dev/null')
+
+  def test_worker_dies_when_python_exits(self):
+    child, worker_pid = _start_child('exit')
+    self.assertTrue(_alive(worker_pid) or child.poll() is not None)
+    child.wait(timeout=120)
+    self.assertEqual(child.returncode, 0)
+    self.assertTrue(_wait_gone(worker_pid), f'worker {worker_pid} survived')
+
+  def test_worker_dies_when_python_is_killed(self):
+    child, worker_pid = _start_child('hang')
+    self.assertTrue(_alive(worker_pid))
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    self.assertTrue(_wait_gone(worker_pid), f'worker {worker_pid} survived')
+
+  def test_shutdown_stops_worker(self):
+    pid = runtime.get_worker().pid
+    runtime.shutdown()
+    self.assertTrue(_wait_gone(pid))
+    self.assertNotEqual(runtime.get_worker().pid, pid)
+
+  def test_unknown_kind_is_rejected(self):
+    with self.assertRaisesRegex(ValueError, 'Unknown context kind'):
+      runtime.create_context('fast')
+
+
+if __name__ == '__main__':
+  tf.test.main()
