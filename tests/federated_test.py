@@ -1,0 +1,163 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests for gptfl_tff.federated."""
+
+import os
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+from gptfl_tff import federated
+from gptfl_tff import runtime
+
+_SHAPE = (6, 4)
+
+
+def _keras_model():
+  return tf.keras.Sequential([
+      tf.keras.layers.Input(_SHAPE),
+      tf.keras.layers.Flatten(),
+      tf.keras.layers.Dense(3, kernel_initializer='zeros'),
+  ])
+
+
+def _client_arrays(seed, n=24):
+  """Three linearly separable classes."""
+  rng = np.random.default_rng(seed)
+  y = rng.integers(0, 3, n).astype(np.int32)
+  x = rng.normal(0, 0.3, (n,) + _SHAPE).astype(np.float32)
+  x[np.arange(n), :, y] += 1.0
+  return x, y
+
+
+class ClientDataTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    self.x, self.y = _client_arrays(0, n=10)
+    self.store.write('c0', self.x, self.y)
+
+  def _read(self, seed, epochs=2, batch_size=4):
+    ds = federated.make_client_dataset(
+        tf.constant(self.store.path('c0')), tf.constant(seed, tf.int64),
+        _SHAPE, epochs, batch_size,
+    )
+    batches = list(ds.as_numpy_iterator())
+    return (np.concatenate([b[0] for b in batches]),
+            np.concatenate([b[1] for b in batches]), batches)
+
+  def test_each_epoch_is_a_permutation(self):
+    x, y, batches = self._read(seed=5)
+    self.assertEqual([len(b[1]) for b in batches], [4, 4, 4, 4, 4])
+    for epoch in (slice(0, 10), slice(10, 20)):
+      # Rows of x identify examples: each appears once per epoch.
+      order = [int(np.flatnonzero((self.x == row).all(axis=(1, 2)))[0])
+               for row in x[epoch]]
+      self.assertCountEqual(order, range(10))
+      self.assertAllEqual(y[epoch], self.y[order])
+
+  def test_order_is_a_function_of_the_seed(self):
+    a, _, _ = self._read(seed=1)
+    b, _, _ = self._read(seed=1)
+    c, _, _ = self._read(seed=2)
+    self.assertAllEqual(a, b)
+    self.assertNotAllClose(a, c)
+
+  def test_store_rejects_empty_and_mismatched_clients(self):
+    with self.assertRaisesRegex(ValueError, "'empty' has no examples"):
+      self.store.write('empty', np.zeros((0,) + _SHAPE), np.zeros(0))
+    with self.assertRaisesRegex(ValueError, 'do not match'):
+      self.store.write('bad', np.zeros((2, 5, 4)), np.zeros(2))
+    self.assertEqual(self.store.sizes, {'c0': 10})
+    self.assertTrue(os.path.exists(self.store.path('c0') + '.x'))
+
+  def test_client_seed_is_stable(self):
+    self.assertEqual(federated.client_seed(0, 1, 'a'),
+                     federated.client_seed(0, 1, 'a'))
+    self.assertNotEqual(federated.client_seed(0, 1, 'a'),
+                        federated.client_seed(0, 2, 'a'))
+    self.assertGreaterEqual(federated.client_seed(3, 4, 'b'), 0)
+
+
+class ProcessTest(tf.test.TestCase, parameterized.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    runtime.set_default_context(runtime.ContextKind.TEST)
+
+  @parameterized.named_parameters(
+      ('fedavg_secure', federated.ProcessConfig(client_learning_rate=0.2)),
+      ('fedavg_plain', federated.ProcessConfig(
+          client_learning_rate=0.2, secure=False)),
+      ('fedopt_adam_secure', federated.ProcessConfig(
+          algorithm=federated.Algorithm.FEDOPT, client_learning_rate=0.2,
+          server_learning_rate=0.05)),
+      ('fedopt_yogi_secure', federated.ProcessConfig(
+          algorithm=federated.Algorithm.FEDOPT, client_learning_rate=0.2,
+          server_learning_rate=0.05,
+          server_optimizer=federated.ServerOptimizer.YOGI)),
+  )
+  def test_loss_goes_down(self, config):
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    for k in range(3):
+      store.write(f'c{k}', *_client_arrays(k))
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(_keras_model, _SHAPE), config
+    )
+    round_fn = federated.build_round_computation(
+        process, federated.build_client_data_computation(_SHAPE, 1, 8)
+    )
+    state = federated.set_initial_weights(
+        process, process.initialize(), _keras_model()
+    )
+    losses = []
+    for r in range(4):
+      args = [(store.path(c), federated.client_seed(0, r, c))
+              for c in sorted(store.sizes)]
+      out = round_fn(state, args)
+      state = out.state
+      train = out.metrics['client_work']['train']
+      self.assertEqual(train['num_examples'], 72)
+      losses.append(float(train['loss']))
+    self.assertLess(losses[-1], 0.8 * losses[0])
+
+  def test_initial_weights_come_from_keras(self):
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(_keras_model, _SHAPE),
+        federated.ProcessConfig(),
+    )
+    keras_model = _keras_model()
+    keras_model.set_weights([np.full_like(w, 0.5)
+                             for w in keras_model.get_weights()])
+    state = federated.set_initial_weights(
+        process, process.initialize(), keras_model
+    )
+    for w in process.get_model_weights(state).trainable:
+      self.assertAllClose(w, np.full_like(w, 0.5))
+
+  def test_bad_configs_are_rejected(self):
+    with self.assertRaisesRegex(ValueError, 'adaptive server optimizer'):
+      federated.ProcessConfig(
+          algorithm=federated.Algorithm.FEDOPT,
+          server_optimizer=federated.ServerOptimizer.SGD,
+      )
+    with self.assertRaisesRegex(ValueError, 'must be positive'):
+      federated.ProcessConfig(client_learning_rate=0.0)
+
+
+if __name__ == '__main__':
+  tf.test.main()
