@@ -42,12 +42,16 @@ if sys.argv[1] == 'hang':
 
 
 def _alive(pid: int) -> bool:
+  # Signal 0 checks existence in this PID namespace (Bazel's sandbox has its
+  # own, while its /proc is the host's). An exited worker is reaped by the
+  # namespace's init, so a lingering zombie only delays `_wait_gone`.
   try:
-    with open(f'/proc/{pid}/stat') as f:
-      state = f.read().split(') ')[-1].split()[0]
-    return state != 'Z'
-  except FileNotFoundError:
+    os.kill(pid, 0)
+  except ProcessLookupError:
     return False
+  except PermissionError:
+    return True
+  return True
 
 
 def _wait_gone(pid: int, seconds: float = 10.0) -> bool:
@@ -104,7 +108,6 @@ class RuntimeTest(tf.test.TestCase):
 
   def test_worker_dies_when_python_exits(self):
     child, worker_pid = _start_child('exit')
-    self.assertTrue(_alive(worker_pid) or child.poll() is not None)
     child.wait(timeout=120)
     self.assertEqual(child.returncode, 0)
     self.assertTrue(_wait_gone(worker_pid), f'worker {worker_pid} survived')

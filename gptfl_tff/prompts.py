@@ -1,0 +1,273 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Prompts from discovered label names (GPT-FL, Sec. 3.2 "Prompt design").
+
+GPT-FL turns each label name into a uniform number of diverse prompts per
+label. Speech prompts are the word to speak plus a voice description
+(engine, voice/accent, variant, speaking rate, pitch, amplitude) drawn from a
+seeded sampler. Image prompts come from templates in the style of the
+paper's code ("a photo of a {label}", across domains: photo, drawing,
+painting, sketch, 3D rendering, ...); an `Expander` produces the texts, so a
+large-language-model "fill in the blank" expander (`___ airplane ___` ->
+"Large commercial airplane in the blue sky") can replace the templates
+without changing callers.
+
+Output is a JSONL file, one prompt per line: id, label_id, label, text, kind
+and generation params. Every prompt set is a function of its inputs and seed.
+"""
+
+import dataclasses
+import json
+from typing import Any, Optional, Protocol, Sequence
+
+import numpy as np
+
+from gptfl_tff import io_utils
+
+# Speech: calibrated on FSDD (../shared/environment.md): flite's voices
+# transfer to real speech far better than most espeak-ng variants; these
+# espeak variants were the best, and speech faster than ~185 wpm hurt.
+FLITE_VOICES = ('kal', 'kal16', 'rms', 'awb', 'slt')
+ESPEAK_ACCENTS = ('en-us', 'en-gb', 'en-gb-x-rp', 'en-gb-scotland', 'en-029')
+ESPEAK_VARIANTS = (
+    'announcer', 'edward', 'klatt', 'klatt5', 'RicishayMax', 'robosoft6',
+)
+MAX_WPM = 185
+
+IMAGE_DOMAINS = (
+    'a photo of a {}',
+    'a drawing of a {}',
+    'a painting of a {}',
+    'a sketch of a {}',
+    'a 3D rendering of a {}',
+    'a cartoon of a {}',
+    'a close-up photo of a {}',
+    'a low-resolution photo of a {}',
+    'a bright photo of a {}',
+    'a photo of a small {}',
+)
+GUIDANCE_SCALES = (1, 2, 3, 4, 5)
+
+
+class PromptError(ValueError):
+  """Bad prompt settings; the message says what to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Prompt:
+  """One generation request.
+
+  Attributes:
+    id: Unique, stable id (`{label_id:03d}-{k:06d}`).
+    label_id: Class id (index into the label list).
+    label: Label name.
+    text: What the generator is given (the word to speak, or image prompt).
+    kind: 'speech' or 'image'.
+    params: Generation parameters (voice, rate, guidance scale, seed, ...).
+  """
+
+  id: str
+  label_id: int
+  label: str
+  text: str
+  kind: str
+  params: dict[str, Any]
+
+  def to_json(self) -> str:
+    return json.dumps(dataclasses.asdict(self), sort_keys=True,
+                      ensure_ascii=False)
+
+  @classmethod
+  def from_json(cls, line: str) -> 'Prompt':
+    return cls(**json.loads(line))
+
+
+@dataclasses.dataclass(frozen=True)
+class VoiceMix:
+  """The distribution speech prompts draw voices from.
+
+  Attributes:
+    flite_share: Probability of flite (the rest is espeak-ng).
+    flite_voices: flite voices to draw from.
+    espeak_accents: espeak-ng English voices (accents).
+    espeak_variants: espeak-ng variants.
+    wpm_range: Speaking-rate range, words per minute (espeak-ng `-s`; for
+      flite mapped to `duration_stretch = 160 / wpm`).
+    pitch_range: espeak-ng pitch 0-99; flite f0 mean is 80 + pitch Hz.
+    amplitude_range: espeak-ng amplitude; <= 90 avoids clipping.
+  """
+
+  flite_share: float = 0.7
+  flite_voices: Sequence[str] = FLITE_VOICES
+  espeak_accents: Sequence[str] = ESPEAK_ACCENTS
+  espeak_variants: Sequence[str] = ESPEAK_VARIANTS
+  wpm_range: tuple[int, int] = (120, 175)
+  pitch_range: tuple[int, int] = (25, 75)
+  amplitude_range: tuple[int, int] = (60, 90)
+
+  def __post_init__(self):
+    if not 0.0 <= self.flite_share <= 1.0:
+      raise PromptError(f'flite_share must be in [0, 1], got {self.flite_share}.')
+    lo, hi = self.wpm_range
+    if not 80 <= lo <= hi <= MAX_WPM:
+      raise PromptError(
+          f'wpm_range {self.wpm_range} must lie in [80, {MAX_WPM}]: faster '
+          'synthetic speech transferred worse to real speakers.'
+      )
+    if self.amplitude_range[1] > 90:
+      raise PromptError('espeak-ng amplitude above 90 clips; keep it <= 90.')
+    if self.flite_share > 0 and not self.flite_voices:
+      raise PromptError('flite_share > 0 needs at least one flite voice.')
+    if self.flite_share < 1 and not (
+        self.espeak_accents and self.espeak_variants
+    ):
+      raise PromptError('espeak-ng share needs accents and variants.')
+
+
+def sample_voice(mix: VoiceMix, rng: np.random.Generator) -> dict[str, Any]:
+  """Draws one voice description."""
+  wpm = int(rng.integers(mix.wpm_range[0], mix.wpm_range[1] + 1))
+  pitch = int(rng.integers(mix.pitch_range[0], mix.pitch_range[1] + 1))
+  if rng.random() < mix.flite_share:
+    return {
+        'engine': 'flite',
+        'voice': str(rng.choice(list(mix.flite_voices))),
+        'wpm': wpm,
+        'pitch': pitch,
+    }
+  return {
+      'engine': 'espeak-ng',
+      'voice': str(rng.choice(list(mix.espeak_accents))),
+      'variant': str(rng.choice(list(mix.espeak_variants))),
+      'wpm': wpm,
+      'pitch': pitch,
+      'amplitude': int(rng.integers(
+          mix.amplitude_range[0], mix.amplitude_range[1] + 1)),
+  }
+
+
+class Expander(Protocol):
+  """Turns a label name into prompt texts."""
+
+  def expand(
+      self, label: str, count: int, rng: np.random.Generator
+  ) -> list[str]:
+    ...
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateExpander:
+  """Fills label names into templates, cycling through a seeded order."""
+
+  templates: Sequence[str] = IMAGE_DOMAINS
+
+  def expand(self, label, count, rng):
+    order = rng.permutation(len(self.templates))
+    return [
+        self.templates[order[k % len(order)]].format(label)
+        for k in range(count)
+    ]
+
+
+def _check(labels: Sequence[str], per_label: int) -> None:
+  if per_label < 1:
+    raise PromptError(f'per_label must be >= 1, got {per_label}.')
+  if not labels:
+    raise PromptError('No label names; run label discovery first.')
+  if len(set(labels)) != len(labels):
+    raise PromptError(f'Duplicate label names in {list(labels)}.')
+
+
+def create_speech_prompts(
+    labels: Sequence[str],
+    per_label: int,
+    seed: int,
+    mix: VoiceMix = VoiceMix(),
+) -> list[Prompt]:
+  """`per_label` speech prompts per label, each with a drawn voice.
+
+  Raises:
+    PromptError: On empty or duplicate labels or `per_label < 1`.
+  """
+  _check(labels, per_label)
+  prompts = []
+  for label_id, label in enumerate(labels):
+    rng = np.random.default_rng([seed, label_id])
+    for k in range(per_label):
+      params = sample_voice(mix, rng)
+      params['seed'] = int(rng.integers(0, 2**31 - 1))
+      prompts.append(Prompt(
+          f'{label_id:03d}-{k:06d}', label_id, label, label, 'speech', params))
+  return prompts
+
+
+def create_image_prompts(
+    labels: Sequence[str],
+    per_label: int,
+    seed: int,
+    expander: Optional[Expander] = None,
+    guidance_scales: Sequence[int] = GUIDANCE_SCALES,
+) -> list[Prompt]:
+  """`per_label` image prompts per label, with drawn guidance and seeds.
+
+  The guidance scale of each image is drawn uniformly from
+  `guidance_scales` (GPT-FL: the integers 1..5), its seed from the prompt
+  seed stream.
+
+  Raises:
+    PromptError: On empty or duplicate labels or `per_label < 1`.
+  """
+  _check(labels, per_label)
+  expander = expander or TemplateExpander()
+  prompts = []
+  for label_id, label in enumerate(labels):
+    rng = np.random.default_rng([seed, label_id])
+    texts = expander.expand(label, per_label, rng)
+    if len(texts) != per_label:
+      raise PromptError(
+          f'Expander returned {len(texts)} texts for {label!r}, '
+          f'expected {per_label}.'
+      )
+    for k, text in enumerate(texts):
+      params = {
+          'guidance_scale': int(rng.choice(list(guidance_scales))),
+          'seed': int(rng.integers(0, 2**31 - 1)),
+      }
+      prompts.append(Prompt(
+          f'{label_id:03d}-{k:06d}', label_id, label, text, 'image', params))
+  return prompts
+
+
+def write_jsonl(path: str, prompts: Sequence[Prompt]) -> None:
+  """Writes prompts one per line, atomically."""
+  io_utils.atomic_write_text(
+      path, ''.join(p.to_json() + '\n' for p in prompts))
+
+
+def read_jsonl(path: str) -> list[Prompt]:
+  """Reads a prompts file written by `write_jsonl`.
+
+  Raises:
+    PromptError: If a line is not a valid prompt (names the line).
+  """
+  prompts = []
+  with open(path, encoding='utf-8') as f:
+    for n, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        prompts.append(Prompt.from_json(line))
+      except (json.JSONDecodeError, TypeError) as e:
+        raise PromptError(f'{path}:{n}: not a prompt ({e}).') from e
+  return prompts

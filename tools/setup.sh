@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up everything gptfl-tff needs on a fresh Debian machine with Python
+# 3.11: Debian packages (speech engines, Bazel) when missing, and .venv from
+# the fully pinned requirements.lock. Safe to rerun: it does nothing when the
+# environment already matches the lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if ! "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+  echo "gptfl-tff needs Python 3.11 (TFF 0.87 supports < 3.12); found $("$PYTHON" --version 2>&1)." >&2
+  exit 1
+fi
+
+# Debian packages: offline speech engines and Bazel.
+missing=()
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v flite >/dev/null 2>&1 || missing+=(flite)
+command -v bazel >/dev/null 2>&1 || missing+=(bazel-bootstrap)
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "Installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "Missing Debian packages (install them as root): ${missing[*]}" >&2
+  fi
+fi
+
+# Python environment, from the lock only.
+stamp=.venv/.lock.sha256
+want=$(sha256sum requirements.lock | cut -d' ' -f1)
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  echo ".venv matches requirements.lock"
+  exit 0
+fi
+[[ -d .venv ]] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check 'uv==0.13.9'
+# The lock pins torch's CPU build (2.13.0+cpu). This machine kind keeps that
+# wheel in /opt/wheels; elsewhere it comes from PyTorch's CPU index.
+sources=(--index-strategy unsafe-best-match)
+if ls /opt/wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1; then
+  sources+=(--find-links /opt/wheels)
+else
+  sources+=(--extra-index-url https://download.pytorch.org/whl/cpu)
+fi
+.venv/bin/uv pip sync --python .venv/bin/python "${sources[@]}" requirements.lock
+echo "$want" > "$stamp"
+echo "Set up .venv from requirements.lock"
