@@ -24,6 +24,7 @@ resampling), so the same graph can run inside TFF computations.
 """
 
 import dataclasses
+import functools
 import io
 import wave
 
@@ -113,16 +114,25 @@ def decode_wav(contents: bytes, name: str) -> tuple[np.ndarray, int]:
   return samples, rate
 
 
+@functools.lru_cache(maxsize=None)
+def _resampler(rate_in: int, rate_out: int):
+  """One traced resampler per rate pair, for waveforms of any length."""
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+  def resample_fn(samples):
+    out = tfio.audio.resample(
+        samples[:, tf.newaxis], rate_in=rate_in, rate_out=rate_out)
+    return out[:, 0]
+
+  return resample_fn
+
+
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
   """Resamples a 1-D waveform with tensorflow-io's polyphase resampler."""
   if rate_in == rate_out:
     return samples.astype(np.float32)
-  out = tfio.audio.resample(
-      tf.constant(samples, tf.float32)[:, tf.newaxis],
-      rate_in=rate_in,
-      rate_out=rate_out,
-  )
-  return out[:, 0].numpy()
+  return _resampler(int(rate_in), int(rate_out))(
+      tf.constant(samples, tf.float32)).numpy()
 
 
 def trim_silence(samples: np.ndarray, threshold: float = 1e-4) -> np.ndarray:

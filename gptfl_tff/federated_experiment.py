@@ -137,16 +137,6 @@ def load_initial_model(path: str) -> tf.keras.Model:
   return tf.keras.models.load_model(path, compile=False)
 
 
-def save_model(model: tf.keras.Model, path: str) -> None:
-  """Saves a Keras model atomically (Keras needs the `.keras` suffix)."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  with tempfile.TemporaryDirectory(dir=folder, prefix='.save_') as tmp:
-    tmp_path = os.path.join(tmp, os.path.basename(path))
-    model.save(tmp_path)
-    os.replace(tmp_path, path)
-
-
 def run(config: ExperimentConfig) -> list[dict[str, Any]]:
   """Runs one experiment; returns the per-round metric rows."""
   train, test = load_splits(config)
@@ -198,5 +188,5 @@ def run(config: ExperimentConfig) -> list[dict[str, Any]]:
   if config.output_dir:
     final = tf.keras.Model.from_config(init_model.get_config())
     process.get_model_weights(state).assign_weights_to(final)
-    save_model(final, os.path.join(config.output_dir, 'final_model.keras'))
+    models.save_model(final, os.path.join(config.output_dir, 'final_model.keras'))
   return rows

@@ -20,6 +20,9 @@ bidirectional GRU(128), mean over time, Dense(128) ReLU, Dense(classes).
 It maps log-mel features `[frames, mel_bins]` to logits.
 """
 
+import os
+import tempfile
+
 import tensorflow as tf
 
 
@@ -62,3 +65,18 @@ def create_keyword_model(
   x = layers.Dense(128, activation='relu', kernel_initializer=init(4))(x)
   outputs = layers.Dense(num_classes, kernel_initializer=init(5))(x)
   return tf.keras.Model(inputs, outputs, name='fedaudio_keyword')
+
+
+def save_model(model: tf.keras.Model, path: str) -> None:
+  """Saves a Keras model atomically: to a temporary name, then renamed.
+
+  Args:
+    model: The model.
+    path: Destination ending in `.keras` (Keras requires the suffix).
+  """
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  with tempfile.TemporaryDirectory(dir=folder, prefix='.save-') as tmp:
+    tmp_path = os.path.join(tmp, os.path.basename(path))
+    model.save(tmp_path)
+    os.replace(tmp_path, path)
