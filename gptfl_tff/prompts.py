@@ -180,6 +180,16 @@ class TemplateExpander:
     ]
 
 
+def _ids(labels: Sequence[str],
+         label_ids: Optional[Sequence[int]]) -> Sequence[int]:
+  if label_ids is None:
+    return range(len(labels))
+  if len(label_ids) != len(labels):
+    raise PromptError(
+        f'{len(label_ids)} label ids for {len(labels)} labels; pass one each.')
+  return label_ids
+
+
 def _check(labels: Sequence[str], per_label: int) -> None:
   if per_label < 1:
     raise PromptError(f'per_label must be >= 1, got {per_label}.')
@@ -194,15 +204,26 @@ def create_speech_prompts(
     per_label: int,
     seed: int,
     mix: VoiceMix = VoiceMix(),
+    label_ids: Optional[Sequence[int]] = None,
 ) -> list[Prompt]:
   """`per_label` speech prompts per label, each with a drawn voice.
+
+  Args:
+    labels: Label names (e.g. from label discovery).
+    per_label: Prompts per label.
+    seed: Seed of every draw.
+    mix: Voice distribution.
+    label_ids: The task's class id of each label (default: list position).
+
+  Returns:
+    The prompts, label by label.
 
   Raises:
     PromptError: On empty or duplicate labels or `per_label < 1`.
   """
   _check(labels, per_label)
   prompts = []
-  for label_id, label in enumerate(labels):
+  for label_id, label in zip(_ids(labels, label_ids), labels):
     rng = np.random.default_rng([seed, label_id])
     for k in range(per_label):
       params = sample_voice(mix, rng)
@@ -218,6 +239,7 @@ def create_image_prompts(
     seed: int,
     expander: Optional[Expander] = None,
     guidance_scales: Sequence[int] = GUIDANCE_SCALES,
+    label_ids: Optional[Sequence[int]] = None,
 ) -> list[Prompt]:
   """`per_label` image prompts per label, with drawn guidance and seeds.
 
@@ -231,7 +253,7 @@ def create_image_prompts(
   _check(labels, per_label)
   expander = expander or TemplateExpander()
   prompts = []
-  for label_id, label in enumerate(labels):
+  for label_id, label in zip(_ids(labels, label_ids), labels):
     rng = np.random.default_rng([seed, label_id])
     texts = expander.expand(label, per_label, rng)
     if len(texts) != per_label:

@@ -87,3 +87,20 @@ def tar_folder(folder: str, tar_path: str) -> str:
   with tarfile.open(tar_path, 'w:gz') as t:
     t.add(folder, arcname=os.path.basename(folder))
   return tar_path
+
+
+def fake_speech_record(prompt, sample_rate=8000, fail_after=None, calls=[]):  # pylint: disable=dangerous-default-value
+  """A deterministic stand-in for a speech engine (tests only).
+
+  The waveform is a function of the prompt's seed. With `fail_after=n` the
+  n+1-th call in this process raises, simulating a kill mid-shard.
+  """
+  from gptfl_tff import synthetic_records  # pylint: disable=g-import-not-at-top
+  calls.append(prompt.id)
+  if fail_after is not None and len(calls) > fail_after:
+    raise KeyboardInterrupt('simulated kill')
+  rng = np.random.default_rng(prompt.params['seed'])
+  samples = 0.3 * rng.standard_normal(200).astype(np.float32)
+  return synthetic_records.SyntheticRecord.from_audio(
+      prompt.id, prompt.label_id, prompt.label, np.clip(samples, -1, 1),
+      sample_rate, dict(prompt.params, engine='fake'))

@@ -1,0 +1,100 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests for gptfl_tff.pretrain."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from gptfl_tff import audio
+from gptfl_tff import pretrain
+from gptfl_tff import synthetic_records
+from tests import fixtures
+
+
+def _write_tones(folder, per_label=8):
+  records = [
+      synthetic_records.SyntheticRecord.from_audio(
+          f'{d}-{k}', d, str(d), fixtures.tone(d, k % 2, k), 8000, {})
+      for d in range(3) for k in range(per_label)
+  ]
+  synthetic_records.write_shard(
+      os.path.join(folder, 'synthetic-00000-of-00001.tfrecord'), records)
+
+
+def _small_model():
+  return tf.keras.Sequential([
+      tf.keras.layers.Input((94, 128)),
+      tf.keras.layers.GlobalAveragePooling1D(),
+      tf.keras.layers.Dense(3),
+  ])
+
+
+class PretrainTest(tf.test.TestCase):
+
+  def test_loss_goes_down_and_model_is_saved(self):
+    data = self.create_tempdir().full_path
+    _write_tones(data)
+    out = self.create_tempdir().full_path
+    config = pretrain.PretrainConfig(epochs=6, batch_size=8,
+                                     learning_rate=1e-2, weight_decay=0.01)
+    history = pretrain.run(data, _small_model, config, out)
+    self.assertLen(history, 6)
+    self.assertLess(history[-1]['train_loss'], 0.7 * history[0]['train_loss'])
+    model = tf.keras.models.load_model(os.path.join(out, 'pretrained.keras'))
+    self.assertEqual(model.output_shape, (None, 3))
+
+  def test_resumes_from_checkpoint(self):
+    data = self.create_tempdir().full_path
+    _write_tones(data, per_label=4)
+    out = self.create_tempdir().full_path
+    short = pretrain.PretrainConfig(epochs=2, batch_size=8)
+    pretrain.run(data, _small_model, short, out)
+    longer = pretrain.PretrainConfig(epochs=3, batch_size=8)
+    history = pretrain.run(data, _small_model, longer, out)
+    self.assertEqual([h['epoch'] for h in history], [1, 2, 3])
+    with open(os.path.join(out, 'pretrain_metrics.json')) as f:
+      self.assertLen(json.load(f), 3)
+
+  def test_augmentation_is_seeded_and_bounded(self):
+    config = pretrain.PretrainConfig(snr_db_range=(30.0, 30.0))
+    x = tf.constant(np.stack([fixtures.tone(1, 0, 0)[:4000]] * 2))
+    seed = tf.constant([1, 2], tf.int64)
+    a = pretrain.augment(x, seed, config, 8000)
+    self.assertAllClose(a, pretrain.augment(x, seed, config, 8000))
+    self.assertNotAllClose(a, pretrain.augment(x, seed + 1, config, 8000))
+    gain = np.sqrt(np.mean(a.numpy() ** 2) / np.mean(x.numpy() ** 2))
+    self.assertBetween(gain, 10 ** (-6.1 / 20), 10 ** (6.1 / 20))
+
+  def test_training_data_goes_through_the_front_end(self):
+    data = self.create_tempdir().full_path
+    _write_tones(data, per_label=2)
+    frontend = audio.FrontEndConfig()
+    waves, labels = pretrain.load_waveforms(data, frontend)
+    self.assertEqual(waves.shape, (6, 16000))
+    ds = pretrain.create_train_dataset(
+        waves, labels, pretrain.PretrainConfig(batch_size=4), frontend, 0)
+    x, y = next(iter(ds))
+    self.assertEqual(x.shape, (4, 94, 128))
+    self.assertEqual(y.dtype, tf.int32)
+
+  def test_bad_config(self):
+    with self.assertRaisesRegex(ValueError, 'epochs >= 1'):
+      pretrain.PretrainConfig(epochs=0)
+
+
+if __name__ == '__main__':
+  tf.test.main()
