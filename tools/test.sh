@@ -19,7 +19,7 @@ fi
 echo "== Bazel: representative tests and every binary"
 bazel test //tests:models_test //tests:partition_test \
   //tests/tasks:fsdd_test //tests:runtime_test
-bazel build //experiments/...
+bazel build //experiments/... //generation/...
 
 sleep 1
 left=$(comm -13 <(echo "$workers_before" | sort) \
