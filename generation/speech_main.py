@@ -79,7 +79,7 @@ def main(argv):
         os.path.join(_GEN_OUTPUT_DIR.value, 'prompts.jsonl'), prompt_list)
   result = generation.generate(
       prompt_list, _GEN_OUTPUT_DIR.value,
-      generation.make_record_fn(speech.make_record,
+      generation.per_prompt(speech.make_record,
                                 sample_rate=_GEN_SAMPLE_RATE.value),
       records_per_shard=_GEN_RECORDS_PER_SHARD.value,
       num_shards=_NUM_SHARDS.value, shard_index=_SHARD_INDEX.value,

@@ -113,7 +113,7 @@ def run(config: BenchmarkConfig) -> None:
         fsdd.LABEL_NAMES, config.prompts_per_label, seed, mix)
     generation.generate(
         prompt_list, synthetic_dir,
-        generation.make_record_fn(speech.make_record,
+        generation.per_prompt(speech.make_record,
                                   sample_rate=fsdd.SAMPLE_RATE),
         workers=config.gen_workers, info={'seed': seed}, progress=False)
     pretrain_dir = os.path.join(seed_dir, 'pretrain')

@@ -51,6 +51,8 @@ PREFIX = 'synthetic'
 MANIFEST = 'manifest.json'
 
 RecordFn = Callable[[prompts_lib.Prompt], synthetic_records.SyntheticRecord]
+RecordsFn = Callable[[Sequence[prompts_lib.Prompt]],
+                     list[synthetic_records.SyntheticRecord]]
 
 
 class GenerationError(ValueError):
@@ -95,7 +97,8 @@ def _shard_path(output_dir: str, k: int, total: int) -> str:
 
 
 def _write_shard(
-    record_fn: RecordFn,
+    records_fn: RecordsFn,
+    batch_size: int,
     shard_prompts: list[prompts_lib.Prompt],
     path: str,
     digest: str,
@@ -105,11 +108,17 @@ def _write_shard(
   engines = collections.Counter()
 
   def records():
-    for p in shard_prompts:
-      record = record_fn(p)
-      counts[record.label_name] += 1
-      engines[str(record.params.get('engine', record.params.get('model_id')))] += 1
-      yield record
+    for start in range(0, len(shard_prompts), batch_size):
+      batch = shard_prompts[start:start + batch_size]
+      made = records_fn(batch)
+      if [r.id for r in made] != [p.id for p in batch]:
+        raise GenerationError(
+            'The generator returned records that do not match its prompts.')
+      for record in made:
+        counts[record.label_name] += 1
+        engine = record.params.get('engine', record.params.get('model_id'))
+        engines[str(engine)] += 1
+        yield record
 
   sidecar = {'prompts_sha256': digest, 'counts': {}, 'engines': {}}
   n = synthetic_records.write_shard(path, records())
@@ -168,8 +177,9 @@ def build_manifest(output_dir: str, total: int, info: dict[str, Any]) -> dict:
 def generate(
     prompts: Sequence[prompts_lib.Prompt],
     output_dir: str,
-    record_fn: RecordFn,
+    records_fn: RecordsFn,
     records_per_shard: int = 100,
+    batch_size: int = 1,
     num_shards: int = 1,
     shard_index: int = 0,
     workers: int = 1,
@@ -181,9 +191,11 @@ def generate(
   Args:
     prompts: All prompts of the data set (every job passes the same list).
     output_dir: Folder of the shards and the manifest.
-    record_fn: Picklable `prompt -> SyntheticRecord` (workers are spawned
-      processes).
+    records_fn: Picklable `prompts -> records` (one record per prompt, in
+      order); workers are spawned processes. Wrap a per-prompt function
+      with `per_prompt`.
     records_per_shard: Prompts per shard.
+    batch_size: Prompts given to `records_fn` at once.
     num_shards: Jobs the shards are split across.
     shard_index: This job's index.
     workers: Parallel processes for this job's shards.
@@ -198,8 +210,9 @@ def generate(
   """
   if not prompts:
     raise GenerationError('No prompts to generate from.')
-  if records_per_shard < 1 or workers < 1:
-    raise GenerationError('records_per_shard and workers must be >= 1.')
+  if records_per_shard < 1 or workers < 1 or batch_size < 1:
+    raise GenerationError(
+        'records_per_shard, batch_size and workers must be >= 1.')
   total = num_total_shards(len(prompts), records_per_shard)
   digest = prompts_digest(prompts)
   _check_folder(output_dir, total, digest)
@@ -221,12 +234,13 @@ def generate(
   try:
     if workers == 1:
       for k, (shard_prompts, path) in tasks.items():
-        bar.update(_write_shard(record_fn, shard_prompts, path, digest))
+        bar.update(_write_shard(records_fn, batch_size, shard_prompts, path,
+                                digest))
     else:
       ctx = multiprocessing.get_context('spawn')
       with concurrent.futures.ProcessPoolExecutor(workers, ctx) as pool:
         futures = [
-            pool.submit(_write_shard, record_fn, p, path, digest)
+            pool.submit(_write_shard, records_fn, batch_size, p, path, digest)
             for p, path in tasks.values()
         ]
         for future in concurrent.futures.as_completed(futures):
@@ -240,6 +254,18 @@ def generate(
   return GenerationResult(tuple(todo), skipped, total, manifest)
 
 
-def make_record_fn(fn: Callable[..., Any], **kwargs) -> RecordFn:
-  """A picklable `prompt -> record` from a top-level function and kwargs."""
-  return functools.partial(fn, **kwargs)
+def _each(record_fn: RecordFn, batch: Sequence[prompts_lib.Prompt]):
+  return [record_fn(p) for p in batch]
+
+
+def per_prompt(fn: Callable[..., Any], **kwargs) -> RecordsFn:
+  """A picklable `prompts -> records` from a top-level per-prompt function.
+
+  Args:
+    fn: `fn(prompt, **kwargs) -> SyntheticRecord`, defined at module level.
+    **kwargs: Bound arguments of `fn`.
+
+  Returns:
+    A function applying `fn` to each prompt of a batch.
+  """
+  return functools.partial(_each, functools.partial(fn, **kwargs))

@@ -183,7 +183,7 @@ def run(config: PipelineConfig) -> dict[str, Any]:
                         config.gen_sample_rate)
   generation.generate(
       prompts, synthetic_dir,
-      generation.make_record_fn(speech.make_record,
+      generation.per_prompt(speech.make_record,
                                 sample_rate=config.gen_sample_rate),
       records_per_shard=config.gen_records_per_shard,
       workers=config.gen_workers,

@@ -15,9 +15,13 @@
 
 The server trains the downstream model on the generated data alone. GPT-FL
 notes that synthetic data overfits easily, so training uses a small learning
-rate with a cosine schedule, large weight decay (AdamW), and augmentation
-redrawn every epoch: random gain, random time shift and additive noise at a
-random SNR, applied to the waveform before the shared log-mel front end.
+rate with a cosine schedule, large weight decay (AdamW, or SGD with
+momentum), and augmentation redrawn every epoch:
+
+  * audio: random gain, random time shift and additive noise at a random
+    SNR, applied to the waveform before the shared log-mel front end;
+  * images: keras-cv random resized crop, horizontal flip and RandAugment.
+
 Checkpoints are written every epoch and training resumes from the last one.
 The result is saved as a Keras model, which federated fine-tuning loads as
 its initial weights; its accuracy on real test speech is the
@@ -25,6 +29,8 @@ its initial weights; its accuracy on real test speech is the
 """
 
 import dataclasses
+import enum
+import io
 import json
 import os
 from typing import Callable, Optional
@@ -39,6 +45,11 @@ from gptfl_tff import models
 from gptfl_tff import synthetic_records
 
 
+class Optimizer(enum.Enum):
+  ADAMW = 'adamw'
+  SGD = 'sgd'
+
+
 @dataclasses.dataclass(frozen=True)
 class PretrainConfig:
   """Pretraining hyper-parameters.
@@ -47,11 +58,14 @@ class PretrainConfig:
     epochs: Passes over the synthetic data.
     batch_size: Batch size.
     learning_rate: Peak learning rate of the cosine schedule.
-    weight_decay: AdamW decoupled weight decay.
+    weight_decay: Decoupled weight decay (AdamW, or SGDW for SGD).
+    optimizer: AdamW or SGD with momentum.
+    momentum: SGD momentum.
     augment: Redraw gain / shift / noise augmentation every epoch.
     max_gain_db: Gain drawn uniformly in [-max, +max] dB.
     max_shift_seconds: Circular time shift drawn in [-max, +max] seconds.
     snr_db_range: Additive white noise at an SNR drawn in this range.
+    rand_augment_magnitude: Images: RandAugment magnitude in [0, 1].
     seed: Seed of initialisation, order and augmentation.
   """
 
@@ -59,10 +73,13 @@ class PretrainConfig:
   batch_size: int = 32
   learning_rate: float = 1e-3
   weight_decay: float = 0.05
+  optimizer: Optimizer = Optimizer.ADAMW
+  momentum: float = 0.9
   augment: bool = True
   max_gain_db: float = 6.0
   max_shift_seconds: float = 0.1
   snr_db_range: tuple[float, float] = (10.0, 40.0)
+  rand_augment_magnitude: float = 0.3
   seed: int = 0
 
   def __post_init__(self):
@@ -148,40 +165,44 @@ def evaluate(model: tf.keras.Model, features: np.ndarray,
   }
 
 
-def run(
-    synthetic_dir: str,
+def _optimizer(config: PretrainConfig, steps: int):
+  schedule = tf.keras.optimizers.schedules.CosineDecay(
+      config.learning_rate, steps)
+  if config.optimizer == Optimizer.ADAMW:
+    return tf.keras.optimizers.AdamW(
+        learning_rate=schedule, weight_decay=config.weight_decay)
+  return tf.keras.optimizers.SGD(
+      learning_rate=schedule, momentum=config.momentum,
+      weight_decay=config.weight_decay)
+
+
+def fit(
+    dataset_fn: Callable[[int], tf.data.Dataset],
+    steps_per_epoch: int,
     keras_model_fn: Callable[[], tf.keras.Model],
     config: PretrainConfig,
     output_dir: str,
-    test_features: Optional[np.ndarray] = None,
-    test_labels: Optional[np.ndarray] = None,
-    frontend: audio.FrontEndConfig = audio.FrontEndConfig(),
+    evaluate_fn: Optional[Callable[[tf.keras.Model], dict]] = None,
 ) -> list[dict[str, float]]:
-  """Pretrains on the synthetic records in `synthetic_dir`.
+  """The shared training loop: checkpoints every epoch, resumes, saves.
 
   Writes `checkpoints/`, `pretrain_metrics.json` and `pretrained.keras`
-  under `output_dir`; an interrupted run resumes from its last epoch.
+  under `output_dir`.
 
   Args:
-    synthetic_dir: Folder of synthetic audio shards.
+    dataset_fn: `epoch -> dataset` of `(inputs, labels)` batches.
+    steps_per_epoch: Batches per epoch (for the cosine schedule).
     keras_model_fn: Builds the (uncompiled, logits) model.
     config: Hyper-parameters.
     output_dir: Where checkpoints, metrics and the model go.
-    test_features: Real test features for per-epoch evaluation (optional).
-    test_labels: Their labels.
-    frontend: The audio front end.
+    evaluate_fn: `model -> metrics`, run after every epoch.
 
   Returns:
-    Per-epoch metrics (train loss, and test metrics if given).
+    Per-epoch metrics.
   """
-  waves, labels = load_waveforms(synthetic_dir, frontend)
   tf.keras.utils.set_random_seed(config.seed)
   model = keras_model_fn()
-  steps = config.epochs * int(np.ceil(len(labels) / config.batch_size))
-  optimizer = tf.keras.optimizers.AdamW(
-      learning_rate=tf.keras.optimizers.schedules.CosineDecay(
-          config.learning_rate, steps),
-      weight_decay=config.weight_decay)
+  optimizer = _optimizer(config, config.epochs * steps_per_epoch)
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   epoch_var = tf.Variable(0, dtype=tf.int64)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
@@ -206,11 +227,10 @@ def run(
     with open(metrics_path) as f:
       history = json.load(f)[:int(epoch_var)]
   for epoch in range(int(epoch_var), config.epochs):
-    losses = [float(train_step(x, y)) for x, y in create_train_dataset(
-        waves, labels, config, frontend, epoch)]
+    losses = [float(train_step(x, y)) for x, y in dataset_fn(epoch)]
     row = {'epoch': epoch + 1, 'train_loss': float(np.mean(losses))}
-    if test_features is not None:
-      row.update(evaluate(model, test_features, test_labels))
+    if evaluate_fn is not None:
+      row.update(evaluate_fn(model))
     history.append(row)
     epoch_var.assign(epoch + 1)
     manager.save()
@@ -218,3 +238,112 @@ def run(
     logging.info('pretrain epoch %d: %s', epoch + 1, row)
   models.save_model(model, os.path.join(output_dir, 'pretrained.keras'))
   return history
+
+
+def run(
+    synthetic_dir: str,
+    keras_model_fn: Callable[[], tf.keras.Model],
+    config: PretrainConfig,
+    output_dir: str,
+    test_features: Optional[np.ndarray] = None,
+    test_labels: Optional[np.ndarray] = None,
+    frontend: audio.FrontEndConfig = audio.FrontEndConfig(),
+) -> list[dict[str, float]]:
+  """Pretrains an audio model on the synthetic records in `synthetic_dir`.
+
+  Args:
+    synthetic_dir: Folder of synthetic audio shards.
+    keras_model_fn: Builds the (uncompiled, logits) model.
+    config: Hyper-parameters.
+    output_dir: Where checkpoints, metrics and the model go (see `fit`).
+    test_features: Real test features for per-epoch evaluation (optional).
+    test_labels: Their labels.
+    frontend: The audio front end.
+
+  Returns:
+    Per-epoch metrics (train loss, and test metrics if given).
+  """
+  waves, labels = load_waveforms(synthetic_dir, frontend)
+  evaluate_fn = None
+  if test_features is not None:
+    evaluate_fn = lambda m: evaluate(m, test_features, test_labels)
+  return fit(
+      lambda epoch: create_train_dataset(waves, labels, config, frontend,
+                                         epoch),
+      int(np.ceil(len(labels) / config.batch_size)), keras_model_fn, config,
+      output_dir, evaluate_fn)
+
+
+def load_images(folder: str, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """Synthetic image records -> uint8 `[n, size, size, 3]` and labels.
+
+  Raises:
+    synthetic_records.RecordError: If the folder holds no image records.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  images, labels = [], []
+  for record in synthetic_records.read_records(
+      synthetic_records.list_shards(folder)):
+    if record.kind != synthetic_records.KIND_IMAGE:
+      raise synthetic_records.RecordError(
+          f'Record {record.id} in {folder!r} is {record.kind}, not an image.')
+    with Image.open(io.BytesIO(record.data)) as im:
+      im = im.convert('RGB')
+      if im.size != (image_size, image_size):
+        im = im.resize((image_size, image_size), Image.BICUBIC)
+      images.append(np.asarray(im, np.uint8))
+    labels.append(record.label)
+  if not images:
+    raise synthetic_records.RecordError(f'No image records in {folder!r}.')
+  return np.stack(images), np.array(labels, np.int32)
+
+
+def image_to_input(images: tf.Tensor) -> tf.Tensor:
+  """uint8 (or 0-255 float) images -> model input in [-1, 1]."""
+  return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def create_image_augmenter(image_size: int,
+                           config: PretrainConfig) -> tf.keras.Model:
+  """keras-cv random resized crop, horizontal flip and RandAugment."""
+  import keras_cv  # pylint: disable=g-import-not-at-top
+  return tf.keras.Sequential([
+      keras_cv.layers.RandomCropAndResize(
+          (image_size, image_size), crop_area_factor=(0.5, 1.0),
+          aspect_ratio_factor=(3 / 4, 4 / 3), seed=config.seed),
+      keras_cv.layers.RandomFlip('horizontal', seed=config.seed + 1),
+      keras_cv.layers.RandAugment(
+          value_range=(0, 255), augmentations_per_image=2,
+          magnitude=config.rand_augment_magnitude, seed=config.seed + 2),
+  ])
+
+
+def run_images(
+    synthetic_dir: str,
+    image_size: int,
+    keras_model_fn: Callable[[], tf.keras.Model],
+    config: PretrainConfig,
+    output_dir: str,
+    test_images: Optional[np.ndarray] = None,
+    test_labels: Optional[np.ndarray] = None,
+) -> list[dict[str, float]]:
+  """Pretrains an image model on synthetic image records (see `fit`)."""
+  images, labels = load_images(synthetic_dir, image_size)
+  augmenter = create_image_augmenter(image_size, config) if config.augment else None
+
+  def dataset_fn(epoch):
+    order = np.random.default_rng([config.seed, epoch]).permutation(
+        len(labels))
+    ds = tf.data.Dataset.from_tensor_slices(
+        (images[order], labels[order])).batch(config.batch_size)
+    if augmenter is not None:
+      ds = ds.map(lambda x, y: (augmenter(tf.cast(x, tf.float32),
+                                          training=True), y))
+    return ds.map(lambda x, y: (image_to_input(x), y)).prefetch(2)
+
+  evaluate_fn = None
+  if test_images is not None:
+    evaluate_fn = lambda m: evaluate(  # pylint: disable=g-long-lambda
+        m, image_to_input(test_images).numpy(), test_labels)
+  return fit(dataset_fn, int(np.ceil(len(labels) / config.batch_size)),
+             keras_model_fn, config, output_dir, evaluate_fn)

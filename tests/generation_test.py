@@ -36,12 +36,25 @@ def _read_all(folder):
       synthetic_records.list_shards(folder)))
 
 
+def _batch_fn(batch, seen):
+  seen.append(len(batch))
+  return [fixtures.fake_speech_record(p) for p in batch]
+
+
+def _read_all_ref(test):
+  folder = test.create_tempdir().full_path
+  generation.generate(
+      _prompts(), folder, generation.per_prompt(fixtures.fake_speech_record),
+      records_per_shard=6, progress=False)
+  return _read_all(folder)
+
+
 class GenerationTest(tf.test.TestCase):
 
   def _generate(self, folder, fn=fixtures.fake_speech_record, **kwargs):
     return generation.generate(
-        _prompts(), folder, fn, records_per_shard=6, progress=False,
-        **kwargs)
+        _prompts(), folder, generation.per_prompt(fn), records_per_shard=6,
+        progress=False, **kwargs)
 
   def test_writes_every_prompt_once_with_manifest(self):
     folder = self.create_tempdir().full_path
@@ -108,11 +121,24 @@ class GenerationTest(tf.test.TestCase):
     self._generate(folder)
     other = prompts.create_speech_prompts(_LABELS, 10, seed=1)
     with self.assertRaisesRegex(generation.GenerationError, 'other prompts'):
-      generation.generate(other, folder, fixtures.fake_speech_record,
+      generation.generate(other, folder,
+                          generation.per_prompt(fixtures.fake_speech_record),
                           records_per_shard=6, progress=False)
     with self.assertRaisesRegex(generation.GenerationError, 'number of shards'):
-      generation.generate(_prompts(), folder, fixtures.fake_speech_record,
+      generation.generate(_prompts(), folder,
+                          generation.per_prompt(fixtures.fake_speech_record),
                           records_per_shard=5, progress=False)
+
+  def test_batches_reach_the_generator_in_order(self):
+    seen = []
+    folder = self.create_tempdir().full_path
+    result = generation.generate(
+        _prompts(), folder, functools.partial(_batch_fn, seen=seen),
+        records_per_shard=6, batch_size=4, progress=False)
+    self.assertEqual(result.manifest['records'], 40)
+    # Shards of 6 in batches of 4: 4 + 2 per shard; the last shard has 4.
+    self.assertEqual(seen[:3], [4, 2, 4])
+    self.assertEqual(_read_all(folder), _read_all_ref(self))
 
   def test_bad_split(self):
     with self.assertRaisesRegex(generation.GenerationError, 'shard_index'):

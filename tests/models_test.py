@@ -13,13 +13,16 @@
 # limitations under the License.
 """Tests for gptfl_tff.models."""
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import federated
 from gptfl_tff import models
+from gptfl_tff import runtime
 
 
-class ModelsTest(tf.test.TestCase):
+class ModelsTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_keyword_model_architecture(self):
     model = models.create_keyword_model((94, 128), 10)
@@ -41,6 +44,46 @@ class ModelsTest(tf.test.TestCase):
     for x, y in zip(a, b):
       self.assertAllEqual(x, y)
     self.assertFalse(np.array_equal(a[0], c[0]))
+
+
+  @parameterized.named_parameters(
+      ('convnet_cifar', 'convnet', 32, 10, 320_010),
+      ('convnet_flowers', 'convnet', 64, 102, 298_752 + 768 + 8192 * 102 + 102),
+      ('vgg19_cifar', 'vgg19', 32, 100, None),
+      ('resnet18_cifar', 'resnet18', 32, 10, None),
+      ('resnet50_flowers', 'resnet50', 64, 102, None),
+  )
+  def test_image_models_build(self, name, size, classes, params):
+    model = models.IMAGE_MODELS[name]((size, size, 3), classes, seed=0)
+    self.assertEqual(model.output_shape, (None, classes))
+    if params:
+      self.assertEqual(model.count_params(), params)
+    kinds = {type(l).__name__ for l in model.submodules}
+    self.assertNotIn('BatchNormalization', kinds)
+    out = model(np.zeros((2, size, size, 3), np.float32))
+    self.assertEqual(out.shape, (2, classes))
+
+  @parameterized.parameters('convnet', 'vgg19', 'resnet18', 'resnet50')
+  def test_image_model_trains_one_tff_round(self, name):
+    runtime.set_default_context(runtime.ContextKind.TEST)
+    shape = (32, 32, 3)
+    keras_fn = lambda: models.IMAGE_MODELS[name](shape, 10, seed=0)
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(keras_fn, shape),
+        federated.ProcessConfig(client_learning_rate=0.01))
+    state = process.initialize()
+    rng = np.random.default_rng(0)
+    data = [tf.data.Dataset.from_tensor_slices((
+        rng.normal(size=(4,) + shape).astype(np.float32),
+        rng.integers(0, 10, 4).astype(np.int32))).batch(2)
+            for _ in range(2)]
+    out = process.next(state, data)
+    train = out.metrics['client_work']['train']
+    self.assertEqual(train['num_examples'], 8)
+    self.assertTrue(np.isfinite(train['loss']))
+    before = process.get_model_weights(state).trainable
+    after = process.get_model_weights(out.state).trainable
+    self.assertFalse(all(np.allclose(a, b) for a, b in zip(before, after)))
 
 
 if __name__ == '__main__':

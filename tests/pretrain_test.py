@@ -13,13 +13,16 @@
 # limitations under the License.
 """Tests for gptfl_tff.pretrain."""
 
+import io
 import json
 import os
 
 import numpy as np
+from PIL import Image
 import tensorflow as tf
 
 from gptfl_tff import audio
+from gptfl_tff import models
 from gptfl_tff import pretrain
 from gptfl_tff import synthetic_records
 from tests import fixtures
@@ -90,6 +93,39 @@ class PretrainTest(tf.test.TestCase):
     x, y = next(iter(ds))
     self.assertEqual(x.shape, (4, 94, 128))
     self.assertEqual(y.dtype, tf.int32)
+
+  def test_image_pretraining_loss_goes_down(self):
+    data = self.create_tempdir().full_path
+    rng = np.random.default_rng(0)
+    records = []
+    for k in range(24):
+      label = k % 3
+      image = np.zeros((16, 16, 3), np.uint8)
+      image[..., label] = 200  # one colour per class
+      image = np.clip(image + rng.integers(0, 40, image.shape), 0, 255)
+      buf = io.BytesIO()
+      Image.fromarray(image.astype(np.uint8)).save(buf, format='PNG')
+      records.append(synthetic_records.SyntheticRecord(
+          f'i{k}', label, str(label), synthetic_records.KIND_IMAGE,
+          buf.getvalue(), 0, {}))
+    synthetic_records.write_shard(
+        os.path.join(data, 'synthetic-00000-of-00001.tfrecord'), records)
+    out = self.create_tempdir().full_path
+    config = pretrain.PretrainConfig(
+        epochs=5, batch_size=8, learning_rate=0.05, weight_decay=5e-4,
+        optimizer=pretrain.Optimizer.SGD)
+    history = pretrain.run_images(
+        data, 16, lambda: models.create_convnet((16, 16, 3), 3, width=8,
+                                                depth=2, seed=0),
+        config, out)
+    self.assertLess(history[-1]['train_loss'], 0.7 * history[0]['train_loss'])
+    self.assertTrue(os.path.exists(os.path.join(out, 'pretrained.keras')))
+
+  def test_image_records_only(self):
+    data = self.create_tempdir().full_path
+    _write_tones(data, per_label=1)
+    with self.assertRaisesRegex(synthetic_records.RecordError, 'not an image'):
+      pretrain.load_images(data, 16)
 
   def test_bad_config(self):
     with self.assertRaisesRegex(ValueError, 'epochs >= 1'):

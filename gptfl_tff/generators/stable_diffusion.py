@@ -1,0 +1,146 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Stable Diffusion image generation with diffusers (GPT-FL, Sec. 3.2).
+
+GPT-FL generates its image data with Stable Diffusion 2.1, a DPM-Solver
+multistep scheduler, and a guidance scale drawn per image from the integers
+1..5 (carried by each prompt, with its seed). This module loads a
+`StableDiffusionPipeline` from a model id (`stabilityai/stable-diffusion-2-1`)
+or a local folder through `from_pretrained`, runs it in fp16 on CUDA and fp32
+on CPU, and writes each image, resized to the task resolution, as a PNG
+record. Images of one call share a guidance scale, so a batch is split by
+guidance scale; every image has its own `torch.Generator` seeded from its
+prompt, so an image does not depend on what it was batched with (up to
+floating-point batching effects).
+"""
+
+import dataclasses
+import io
+import os
+from typing import Sequence
+
+from gptfl_tff import prompts as prompts_lib
+from gptfl_tff import synthetic_records
+
+SD21 = 'stabilityai/stable-diffusion-2-1'
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffusionConfig:
+  """How images are generated.
+
+  Attributes:
+    model: Hub model id or local folder of a saved pipeline.
+    steps: Denoising steps.
+    resolution: Generated image side (SD 2.1: 768; 2.1-base: 512).
+    output_size: Side of the stored image (the task resolution).
+    device: 'cuda', 'cpu' or 'auto'.
+    local_files_only: Never touch the network (required offline).
+  """
+
+  model: str = SD21
+  steps: int = 25
+  resolution: int = 768
+  output_size: int = 32
+  device: str = 'auto'
+  local_files_only: bool = False
+
+  def __post_init__(self):
+    if self.steps < 1 or self.resolution % 8 or self.output_size < 1:
+      raise ValueError(
+          'Need steps >= 1, resolution a multiple of 8 and output_size >= 1; '
+          f'got {self.steps}, {self.resolution}, {self.output_size}.')
+
+
+_PIPELINES = {}
+
+
+class ModelLoadError(RuntimeError):
+  """The diffusion model could not be loaded; the message says what to do."""
+
+
+def _device(config: DiffusionConfig) -> str:
+  import torch  # pylint: disable=g-import-not-at-top
+  if config.device == 'auto':
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+  return config.device
+
+
+def load_pipeline(config: DiffusionConfig):
+  """Loads (once per process) the pipeline with the DPM-Solver scheduler.
+
+  Raises:
+    ModelLoadError: If the model cannot be loaded (offline: pass the folder
+      of a pipeline saved with `save_pretrained`, and local_files_only).
+  """
+  key = (config.model, config.device, config.local_files_only)
+  if key not in _PIPELINES:
+    import diffusers  # pylint: disable=g-import-not-at-top
+    import torch  # pylint: disable=g-import-not-at-top
+    device = _device(config)
+    dtype = torch.float16 if device == 'cuda' else torch.float32
+    looks_local = config.model.startswith(('/', '.', '~'))
+    if looks_local and not os.path.isdir(os.path.expanduser(config.model)):
+      raise ModelLoadError(
+          f'No saved pipeline folder at {config.model!r}. Pass a folder '
+          'written by StableDiffusionPipeline.save_pretrained, or a hub id '
+          f'such as {SD21!r} where the hub is reachable.')
+    try:
+      pipe = diffusers.StableDiffusionPipeline.from_pretrained(
+          os.path.expanduser(config.model), torch_dtype=dtype,
+          safety_checker=None, requires_safety_checker=False,
+          local_files_only=config.local_files_only)
+    except (OSError, ValueError) as e:
+      raise ModelLoadError(
+          f'Could not load Stable Diffusion model {config.model!r} ({e}). '
+          'Offline, download it elsewhere, save it with save_pretrained, '
+          'and pass that folder with local_files_only.') from e
+    pipe.scheduler = diffusers.DPMSolverMultistepScheduler.from_config(
+        pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    _PIPELINES[key] = pipe.to(device)
+  return _PIPELINES[key]
+
+
+def make_records(
+    batch: Sequence[prompts_lib.Prompt], config: DiffusionConfig
+) -> list[synthetic_records.SyntheticRecord]:
+  """Generates one image per prompt (a `generation.RecordsFn`)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  pipe = load_pipeline(config)
+  device = _device(config)
+  out = {}
+  by_scale = {}
+  for p in batch:
+    by_scale.setdefault(p.params['guidance_scale'], []).append(p)
+  for scale, group in sorted(by_scale.items()):
+    generators = [torch.Generator(device).manual_seed(p.params['seed'])
+                  for p in group]
+    images = pipe(
+        prompt=[p.text for p in group], guidance_scale=float(scale),
+        num_inference_steps=config.steps, height=config.resolution,
+        width=config.resolution, generator=generators,
+        output_type='pil').images
+    for p, image in zip(group, images):
+      image = image.convert('RGB').resize(
+          (config.output_size, config.output_size), Image.BICUBIC)
+      buf = io.BytesIO()
+      image.save(buf, format='PNG')
+      out[p.id] = synthetic_records.SyntheticRecord(
+          p.id, p.label_id, p.label, synthetic_records.KIND_IMAGE,
+          buf.getvalue(), 0,
+          dict(p.params, model_id=config.model, steps=config.steps,
+               resolution=config.resolution, prompt_text=p.text))
+  return [out[p.id] for p in batch]

@@ -1,0 +1,216 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Image classification tasks: CIFAR-10, CIFAR-100, Oxford Flowers102.
+
+GPT-FL's main experiments (Sec. 4, Tables 2-5). Data comes from TFDS
+(`cifar10`, `cifar100`, `oxford_flowers102`) for users with network, or from
+an image-folder layout `<split>/<class>/<file>` in a folder or zip archive
+(the development copy `../shared/data/cifar10-train.zip` holds
+`cifar10/train/<class>/<n>.jpg`). A validation split is carved out of a
+training split deterministically: per class, a seeded fraction.
+
+Partitions as in the paper: Dirichlet(alpha in {0.1, 0.5}) over 100 clients
+(10 sampled per round) for CIFAR, 50 clients (all per round) for
+Flowers102 (see `partition.dirichlet`).
+"""
+
+import dataclasses
+import io
+import os
+import zipfile
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+class ImageDataError(ValueError):
+  """Missing or malformed image data; the message says what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+  """What defines an image task.
+
+  Attributes:
+    name: TFDS name.
+    image_size: Side of the (square) model input.
+    num_classes: Number of classes.
+    num_clients: Clients of the paper's partition.
+    clients_per_round: Clients per round in the paper.
+  """
+
+  name: str
+  image_size: int
+  num_classes: int
+  num_clients: int
+  clients_per_round: int
+
+
+CIFAR10 = TaskSpec('cifar10', 32, 10, 100, 10)
+CIFAR100 = TaskSpec('cifar100', 32, 100, 100, 10)
+FLOWERS102 = TaskSpec('oxford_flowers102', 64, 102, 50, 50)
+TASKS = {t.name: t for t in (CIFAR10, CIFAR100, FLOWERS102)}
+
+_IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+@dataclasses.dataclass
+class ImageSet:
+  """Images as uint8 `[n, size, size, 3]` with int32 labels."""
+
+  images: np.ndarray
+  labels: np.ndarray
+  class_names: tuple[str, ...]
+
+  def __len__(self) -> int:
+    return len(self.labels)
+
+  def subset(self, idx: np.ndarray) -> 'ImageSet':
+    return ImageSet(self.images[idx], self.labels[idx], self.class_names)
+
+
+def _decode(data: bytes, name: str, size: int) -> np.ndarray:
+  try:
+    with Image.open(io.BytesIO(data)) as im:
+      im = im.convert('RGB')
+      if im.size != (size, size):
+        im = im.resize((size, size), Image.BICUBIC)
+      return np.asarray(im, np.uint8)
+  except Exception as e:  # pylint: disable=broad-except
+    raise ImageDataError(
+        f'{name}: not a readable image ({e}); remove or replace it.') from e
+
+
+def _entries(source: str, split: str):
+  """Yields (class_name, file_name, read_fn) for `<split>/<class>/<file>`."""
+  if os.path.isdir(source):
+    roots = [os.path.join(source, split)] + [
+        os.path.join(source, d, split) for d in sorted(os.listdir(source))]
+    root = next((r for r in roots if os.path.isdir(r)), None)
+    if root is None:
+      raise ImageDataError(
+          f'No {split!r} folder in {source!r}; expected '
+          f'{source}/[<dataset>/]{split}/<class>/<image>.')
+    for cls in sorted(os.listdir(root)):
+      folder = os.path.join(root, cls)
+      if not os.path.isdir(folder):
+        continue
+      for f in sorted(os.listdir(folder)):
+        if f.lower().endswith(_IMAGE_SUFFIXES):
+          path = os.path.join(folder, f)
+          yield cls, path, lambda p=path: open(p, 'rb').read()  # pylint: disable=consider-using-with
+  elif os.path.isfile(source) and zipfile.is_zipfile(source):
+    archive = zipfile.ZipFile(source)  # pylint: disable=consider-using-with
+    items = []
+    for info in archive.infolist():
+      parts = info.filename.split('/')
+      if (len(parts) >= 3 and parts[-3] == split and
+          parts[-1].lower().endswith(_IMAGE_SUFFIXES)):
+        items.append((parts[-2], info))
+    if not items:
+      raise ImageDataError(
+          f'No {split}/<class>/<image> entries in {source!r}.')
+    for cls, info in sorted(items, key=lambda x: x[1].filename):
+      yield cls, f'{source}:{info.filename}', (
+          lambda i=info: archive.read(i))
+  else:
+    raise ImageDataError(
+        f'Image data not found at {source!r}: pass a folder or .zip with '
+        f'<split>/<class>/<image> files (e.g. ../shared/data/'
+        'cifar10-train.zip), or use TFDS.')
+
+
+def load_image_folder(
+    source: str, split: str, image_size: int,
+    class_names: Optional[Sequence[str]] = None,
+    max_per_class: Optional[int] = None,
+) -> ImageSet:
+  """Loads `<split>/<class>/<file>` images from a folder or zip.
+
+  Args:
+    source: Folder or zip archive.
+    split: Split folder name, e.g. 'train'.
+    image_size: Images are resized to this square size.
+    class_names: Class order; default: sorted folder names. A folder not in
+      this list is an error.
+    max_per_class: Keep only the first N files (sorted) of each class.
+
+  Returns:
+    An `ImageSet`.
+
+  Raises:
+    ImageDataError: On missing data, unreadable images or unknown classes.
+  """
+  per_class = {}
+  for cls, name, read in _entries(source, split):
+    per_class.setdefault(cls, [])
+    if max_per_class is None or len(per_class[cls]) < max_per_class:
+      per_class[cls].append((name, read))
+  names = tuple(class_names or sorted(per_class))
+  unknown = sorted(set(per_class) - set(names))
+  if unknown:
+    raise ImageDataError(
+        f'Unknown class folder(s) {unknown} in {source!r}; expected '
+        f'{list(names)}.')
+  images, labels = [], []
+  for label, cls in enumerate(names):
+    for name, read in per_class.get(cls, []):
+      images.append(_decode(read(), name, image_size))
+      labels.append(label)
+  if not images:
+    raise ImageDataError(f'No images found in {source!r} ({split}).')
+  return ImageSet(np.stack(images), np.array(labels, np.int32), names)
+
+
+def split_validation(
+    data: ImageSet, fraction: float, seed: int = 0
+) -> tuple[ImageSet, ImageSet]:
+  """`(train, validation)`: a seeded `fraction` of every class held out."""
+  if not 0 < fraction < 1:
+    raise ImageDataError(f'fraction must be in (0, 1), got {fraction}.')
+  rng = np.random.default_rng(seed)
+  held = []
+  for c in np.unique(data.labels):
+    idx = np.flatnonzero(data.labels == c)
+    held.extend(rng.permutation(idx)[:int(round(fraction * len(idx)))])
+  mask = np.zeros(len(data), bool)
+  mask[held] = True
+  return data.subset(~mask), data.subset(mask)
+
+
+def load_tfds(spec: TaskSpec, split: str,
+              data_dir: Optional[str] = None) -> ImageSet:
+  """Loads a task from TFDS (needs network the first time).
+
+  Raises:
+    ImageDataError: If TFDS cannot provide it.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  try:
+    ds, info = tfds.load(spec.name, split=split, data_dir=data_dir,
+                         with_info=True, as_supervised=True)
+  except Exception as e:  # pylint: disable=broad-except
+    raise ImageDataError(
+        f'TFDS could not load {spec.name} ({e}); use an image folder '
+        'instead.') from e
+  images, labels = [], []
+  for image, label in ds.map(lambda x, y: (
+      tf.cast(tf.image.resize(x, (spec.image_size, spec.image_size)),
+              tf.uint8), y)).as_numpy_iterator():
+    images.append(image)
+    labels.append(label)
+  return ImageSet(np.stack(images), np.array(labels, np.int32),
+                  tuple(info.features['label'].names))
