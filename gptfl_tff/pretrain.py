@@ -43,6 +43,7 @@ from gptfl_tff import audio
 from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff import synthetic_records
+from gptfl_tff.tasks import images as images_task
 
 
 class Optimizer(enum.Enum):
@@ -298,11 +299,6 @@ def load_images(folder: str, image_size: int) -> tuple[np.ndarray, np.ndarray]:
   return np.stack(images), np.array(labels, np.int32)
 
 
-def image_to_input(images: tf.Tensor) -> tf.Tensor:
-  """uint8 (or 0-255 float) images -> model input in [-1, 1]."""
-  return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
 def create_image_augmenter(image_size: int,
                            config: PretrainConfig) -> tf.keras.Model:
   """keras-cv random resized crop, horizontal flip and RandAugment."""
@@ -339,11 +335,11 @@ def run_images(
     if augmenter is not None:
       ds = ds.map(lambda x, y: (augmenter(tf.cast(x, tf.float32),
                                           training=True), y))
-    return ds.map(lambda x, y: (image_to_input(x), y)).prefetch(2)
+    return ds.map(lambda x, y: (images_task.to_model_input(x), y)).prefetch(2)
 
   evaluate_fn = None
   if test_images is not None:
     evaluate_fn = lambda m: evaluate(  # pylint: disable=g-long-lambda
-        m, image_to_input(test_images).numpy(), test_labels)
+        m, images_task.to_model_input(test_images).numpy(), test_labels)
   return fit(dataset_fn, int(np.ceil(len(labels) / config.batch_size)),
              keras_model_fn, config, output_dir, evaluate_fn)

@@ -57,6 +57,8 @@ class LoopConfig:
     seed: Seed of client sampling and client data order.
     output_dir: Where flags, metrics and TensorBoard logs go; `None` writes
       nothing.
+    max_seconds: Stop after the first round that ends past this wall-time
+      budget (0: no budget); the last round is evaluated.
   """
 
   rounds: int
@@ -64,6 +66,7 @@ class LoopConfig:
   eval_every: int = 1
   seed: int = 0
   output_dir: Optional[str] = None
+  max_seconds: float = 0.0
 
   def __post_init__(self):
     if self.rounds < 1 or self.clients_per_round < 1 or self.eval_every < 0:
@@ -197,6 +200,7 @@ def run(
   state = initial_state
   num_params = count_params(process.get_model_weights(state))
   cumulative = 0
+  loop_start = time.perf_counter()
   for round_num in range(1, config.rounds + 1):
     clients = sample_clients(
         client_ids, config.clients_per_round, config.seed, round_num
@@ -225,7 +229,9 @@ def run(
         'test_loss': None,
         'test_accuracy': None,
     }
-    last = round_num == config.rounds
+    over_budget = config.max_seconds > 0 and (
+        time.perf_counter() - loop_start > config.max_seconds)
+    last = round_num == config.rounds or over_budget
     if evaluator and config.eval_every and (
         round_num % config.eval_every == 0 or last
     ):
@@ -236,4 +242,8 @@ def run(
         round_num, row['train_loss'], row['train_accuracy'],
         row['test_accuracy'], seconds,
     )
+    if over_budget:
+      logging.info('Wall-time budget of %.0f s reached after round %d.',
+                   config.max_seconds, round_num)
+      break
   return state, writer.rows

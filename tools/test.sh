@@ -17,8 +17,8 @@ if [[ $status -ne 0 ]]; then
 fi
 
 echo "== Bazel: representative tests and every binary"
-bazel test //tests:models_test //tests:partition_test \
-  //tests/tasks:fsdd_test //tests:runtime_test
+bazel test //tests:partition_test //tests:prompts_test \
+  //tests:synthetic_records_test //tests/tasks:fsdd_test //tests:runtime_test
 bazel build //experiments/... //generation/...
 
 sleep 1

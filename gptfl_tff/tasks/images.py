@@ -49,6 +49,8 @@ class TaskSpec:
     num_classes: Number of classes.
     num_clients: Clients of the paper's partition.
     clients_per_round: Clients per round in the paper.
+    class_names: Class names in label order (TFDS order), where fixed; an
+      image folder's class folders are mapped onto them.
   """
 
   name: str
@@ -56,9 +58,12 @@ class TaskSpec:
   num_classes: int
   num_clients: int
   clients_per_round: int
+  class_names: Optional[tuple[str, ...]] = None
 
 
-CIFAR10 = TaskSpec('cifar10', 32, 10, 100, 10)
+CIFAR10 = TaskSpec('cifar10', 32, 10, 100, 10, (
+    'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
+    'ship', 'truck'))
 CIFAR100 = TaskSpec('cifar100', 32, 100, 100, 10)
 FLOWERS102 = TaskSpec('oxford_flowers102', 64, 102, 50, 50)
 TASKS = {t.name: t for t in (CIFAR10, CIFAR100, FLOWERS102)}
@@ -188,6 +193,16 @@ def split_validation(
   mask = np.zeros(len(data), bool)
   mask[held] = True
   return data.subset(~mask), data.subset(mask)
+
+
+def to_model_input(images):
+  """uint8 (or 0-255 float) images -> float32 model input in [-1, 1].
+
+  The one image convention of the project: pretraining, federated client
+  data and evaluation all go through it.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def load_tfds(spec: TaskSpec, split: str,
