@@ -13,7 +13,8 @@
 # limitations under the License.
 r"""Scores a saved keyword model on any FSDD-format data folder or archive.
 
-  python -m experiments.evaluate_main --model=/tmp/gptfl/gptfl/federated/final_model.keras \
+  python -m experiments.evaluate_main \
+      --model=/tmp/gptfl/gptfl/federated/final_model.keras \
       --data_dir=/path/to/recordings --speakers=theo --min_index=0 --max_index=4
 
 Prints accuracy and loss (and per-speaker accuracy) as JSON; --output_json
@@ -66,7 +67,8 @@ def main(argv):
   preds = np.argmax(model.predict(data.features, verbose=0), -1)
   result['examples'] = len(data)
   result['per_speaker_accuracy'] = {
-      s: float(np.mean(preds[data.speakers == s] == data.labels[data.speakers == s]))
+      s: float(np.mean(preds[data.speakers == s]
+                       == data.labels[data.speakers == s]))
       for s in sorted(set(data.speakers.tolist()))
   }
   print(json.dumps(result, indent=2))

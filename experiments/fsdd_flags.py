@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Flags shared by the spoken-digit binaries, and the configs built from them."""
+"""Flags shared by the spoken-digit binaries, and the configs they build."""
 
 import enum
 import os

@@ -14,7 +14,8 @@
 r"""GPT-FL end to end on spoken digits: discover labels -> prompts -> generate
 -> pretrain -> federated fine-tune -> evaluate.
 
-  python -m experiments.gptfl_main --data_dir=../shared/data/fsdd-5speakers.zip \
+  python -m experiments.gptfl_main \
+      --data_dir=../shared/data/fsdd-5speakers.zip \
       --root_output_dir=/tmp/gptfl --experiment_name=gptfl
 
   # The quickstart configuration (a few minutes on 2 CPU cores):

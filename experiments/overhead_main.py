@@ -13,7 +13,8 @@
 # limitations under the License.
 r"""Benchmark: TFF round time / plain local-training time (FL overhead).
 
-  python -m experiments.overhead_main --data_dir=../shared/data/fsdd-5speakers.zip
+  python -m experiments.overhead_main \
+      --data_dir=../shared/data/fsdd-5speakers.zip
 
 Workload: FSDD index split, one client per speaker (5), all per round,
 1 local epoch, batch 32. Writes overhead.json under

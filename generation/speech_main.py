@@ -15,10 +15,12 @@ r"""Offline text-to-speech generation into sharded TFRecords.
 
   # Prompts from label names, then every shard on this machine:
   python -m generation.speech_main --gen_labels=zero,one,two \
-      --gen_prompts_per_label=300 --gen_output_dir=/tmp/synthetic --gen_workers=2
+      --gen_prompts_per_label=300 --gen_output_dir=/tmp/synthetic \
+      --gen_workers=2
 
   # The same data set split across 4 machines (run with --shard_index=0..3):
-  python -m generation.speech_main --gen_prompts_path=/tmp/synthetic/prompts.jsonl \
+  python -m generation.speech_main \
+      --gen_prompts_path=/tmp/synthetic/prompts.jsonl \
       --gen_output_dir=/tmp/synthetic --num_shards=4 --shard_index=0
 
 Kill it at any point and rerun the same command: finished shards are kept,
@@ -63,7 +65,8 @@ def main(argv):
   if not _GEN_OUTPUT_DIR.value:
     raise app.UsageError('--gen_output_dir is required.')
   if bool(_GEN_LABELS.value) == bool(_GEN_PROMPTS_PATH.value):
-    raise app.UsageError('Give exactly one of --gen_labels, --gen_prompts_path.')
+    raise app.UsageError(
+        'Give exactly one of --gen_labels, --gen_prompts_path.')
   if not 0 <= _SHARD_INDEX.value < _NUM_SHARDS.value:
     raise app.UsageError('Need 0 <= --shard_index < --num_shards.')
   if _GEN_PROMPTS_PATH.value:

@@ -117,7 +117,9 @@ class ProcessConfig:
       )
 
 
-def _server_optimizer(config: ProcessConfig) -> tff.learning.optimizers.Optimizer:
+def _server_optimizer(
+    config: ProcessConfig,
+) -> tff.learning.optimizers.Optimizer:
   lr = config.server_learning_rate
   if config.algorithm == Algorithm.FEDAVG:
     return tff.learning.optimizers.build_sgdm(learning_rate=lr)

@@ -119,7 +119,8 @@ def load_splits(
   if config.split == Split.INDEX:
     return fsdd.split_by_index(features)
   if not config.test_speakers:
-    raise ValueError('split=speaker needs test_speakers (e.g. --test_speakers=george).')
+    raise ValueError(
+        'split=speaker needs test_speakers (e.g. --test_speakers=george).')
   return fsdd.split_by_speaker(features, config.test_speakers)
 
 
@@ -188,5 +189,6 @@ def run(config: ExperimentConfig) -> list[dict[str, Any]]:
   if config.output_dir:
     final = tf.keras.Model.from_config(init_model.get_config())
     process.get_model_weights(state).assign_weights_to(final)
-    models.save_model(final, os.path.join(config.output_dir, 'final_model.keras'))
+    models.save_model(
+        final, os.path.join(config.output_dir, 'final_model.keras'))
   return rows

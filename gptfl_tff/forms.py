@@ -59,7 +59,8 @@ def compile_round(comp: tff.Computation) -> CompiledRound:
 
 def _num_leaves(type_spec) -> int:
   if isinstance(type_spec, tff.StructType):
-    return sum(_num_leaves(t) for _, t in tff.structure.iter_elements(type_spec))
+    return sum(
+        _num_leaves(t) for _, t in tff.structure.iter_elements(type_spec))
   return 1
 
 

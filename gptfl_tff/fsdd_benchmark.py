@@ -33,6 +33,7 @@ the metrics into mean +- std over seeds and rounds-to-target.
 
 import csv
 import dataclasses
+import functools
 import json
 import os
 from typing import Any, Sequence
@@ -121,8 +122,8 @@ def run(config: BenchmarkConfig) -> None:
     if not os.path.exists(pretrained):
       pretrain.run(
           synthetic_dir,
-          lambda s=seed: models.create_keyword_model(  # pylint: disable=g-long-lambda
-              (94, 128), fsdd.NUM_CLASSES, s),
+          functools.partial(models.create_keyword_model, (94, 128),
+                            fsdd.NUM_CLASSES, seed),
           dataclasses.replace(config.pretraining, seed=seed), pretrain_dir)
     base = E.ExperimentConfig(
         data_dir=config.data_dir, cache_dir=config.cache_dir,

@@ -139,7 +139,8 @@ def _check_folder(output_dir: str, total: int, digest: str) -> None:
     if not name.endswith(f'-of-{total:05d}.tfrecord'):
       raise GenerationError(
           f'{output_dir} holds {name}, from a run with another number of '
-          'shards; use a new output folder or the same --gen_records_per_shard.')
+          'shards; use a new output folder or the same '
+          '--gen_records_per_shard.')
     sidecar = os.path.join(output_dir, name + '.json')
     if os.path.exists(sidecar):
       with open(sidecar) as f:

@@ -52,9 +52,9 @@ def create_keyword_model(
   Returns:
     An uncompiled `tf.keras.Model`.
   """
-  init = lambda k: tf.keras.initializers.GlorotUniform(  # pylint: disable=g-long-lambda
-      seed=None if seed is None else seed + k
-  )
+  def init(k):
+    return tf.keras.initializers.GlorotUniform(
+        seed=None if seed is None else seed + k)
   layers = tf.keras.layers
   inputs = tf.keras.Input(shape=input_shape, name='features')
   x = layers.Conv1D(64, 3, activation='relu', kernel_initializer=init(0))(
@@ -115,8 +115,9 @@ def create_convnet(
   Returns:
     An uncompiled `tf.keras.Model`.
   """
-  init = lambda k: tf.keras.initializers.HeNormal(  # pylint: disable=g-long-lambda
-      seed=None if seed is None else seed + k)
+  def init(k):
+    return tf.keras.initializers.HeNormal(
+        seed=None if seed is None else seed + k)
   inputs = tf.keras.Input(input_shape, name='images')
   x = inputs
   for k in range(depth):
@@ -126,7 +127,8 @@ def create_convnet(
     x = tf.keras.layers.ReLU()(x)
     x = tf.keras.layers.AveragePooling2D(2)(x)
   x = tf.keras.layers.Flatten()(x)
-  outputs = tf.keras.layers.Dense(num_classes, kernel_initializer=init(depth))(x)
+  outputs = tf.keras.layers.Dense(
+      num_classes, kernel_initializer=init(depth))(x)
   return tf.keras.Model(inputs, outputs, name=f'convnet_w{width}_d{depth}')
 
 

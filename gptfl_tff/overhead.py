@@ -99,7 +99,8 @@ def _use_graph_gru(model: tf.keras.Model) -> tf.keras.Model:
 def create_local_trainer(
     keras_model_fn: Callable[[], tf.keras.Model],
     config: federated.ProcessConfig,
-) -> Callable[[list[np.ndarray], tf.data.Dataset], tuple[list[np.ndarray], int]]:
+) -> Callable[[list[np.ndarray], tf.data.Dataset],
+              tuple[list[np.ndarray], int]]:
   """Plain local training: `(weights, dataset) -> (new_weights, examples)`."""
   model = _use_graph_gru(keras_model_fn())
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -165,7 +166,8 @@ def measure(
       federated.create_tff_model_fn(keras_model_fn, shape), config
   )
   round_fn = federated.build_round_computation(
-      process, federated.build_client_data_computation(shape, epochs, batch_size)
+      process,
+      federated.build_client_data_computation(shape, epochs, batch_size),
   )
   state = federated.set_initial_weights(
       process, process.initialize(), keras_model_fn()

@@ -32,6 +32,7 @@ reused.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -193,8 +194,8 @@ def run(config: PipelineConfig) -> dict[str, Any]:
 
   # 4. Centralized pretraining (resumes from its checkpoints).
   shape = train.features.shape[1:]
-  keras_model_fn = lambda: models.create_keyword_model(  # pylint: disable=g-long-lambda
-      shape, fsdd.NUM_CLASSES, exp.seed)
+  keras_model_fn = functools.partial(
+      models.create_keyword_model, shape, fsdd.NUM_CLASSES, exp.seed)
   pretrain_dir = os.path.join(out, 'pretrain')
   pretrained_path = os.path.join(pretrain_dir, 'pretrained.keras')
   fp_pre = _fingerprint(fp_gen, config.pretraining)

@@ -325,7 +325,9 @@ def run_images(
 ) -> list[dict[str, float]]:
   """Pretrains an image model on synthetic image records (see `fit`)."""
   images, labels = load_images(synthetic_dir, image_size)
-  augmenter = create_image_augmenter(image_size, config) if config.augment else None
+  augmenter = None
+  if config.augment:
+    augmenter = create_image_augmenter(image_size, config)
 
   def dataset_fn(epoch):
     order = np.random.default_rng([config.seed, epoch]).permutation(

@@ -118,7 +118,8 @@ class VoiceMix:
 
   def __post_init__(self):
     if not 0.0 <= self.flite_share <= 1.0:
-      raise PromptError(f'flite_share must be in [0, 1], got {self.flite_share}.')
+      raise PromptError(
+          f'flite_share must be in [0, 1], got {self.flite_share}.')
     lo, hi = self.wpm_range
     if not 80 <= lo <= hi <= MAX_WPM:
       raise PromptError(

@@ -127,7 +127,8 @@ class Worker:
     args = [
         binary,
         f'--port={self.port}',
-        f'--max_concurrent_computation_calls={max_concurrent_computation_calls}',
+        '--max_concurrent_computation_calls='
+        f'{max_concurrent_computation_calls}',
     ]
     if log_path:
       self._log = open(log_path, 'ab')  # pylint: disable=consider-using-with

@@ -20,6 +20,8 @@ be produced without touching real data.
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 import wave
 import zipfile
@@ -89,14 +91,16 @@ def tar_folder(folder: str, tar_path: str) -> str:
   return tar_path
 
 
-def fake_speech_record(prompt, sample_rate=8000, fail_after=None, calls=[]):  # pylint: disable=dangerous-default-value
+def fake_speech_record(prompt, sample_rate=8000, fail_after=None, calls=None):
   """A deterministic stand-in for a speech engine (tests only).
 
-  The waveform is a function of the prompt's seed. With `fail_after=n` the
-  n+1-th call in this process raises, simulating a kill mid-shard.
+  The waveform is a function of the prompt's seed. With `fail_after=n` and a
+  `calls` list, the call after `n` recorded calls raises, simulating a kill
+  mid-shard.
   """
   from gptfl_tff import synthetic_records  # pylint: disable=g-import-not-at-top
-  calls.append(prompt.id)
+  if calls is not None:
+    calls.append(prompt.id)
   if fail_after is not None and len(calls) > fail_after:
     raise KeyboardInterrupt('simulated kill')
   rng = np.random.default_rng(prompt.params['seed'])
@@ -104,3 +108,15 @@ def fake_speech_record(prompt, sample_rate=8000, fail_after=None, calls=[]):  # 
   return synthetic_records.SyntheticRecord.from_audio(
       prompt.id, prompt.label_id, prompt.label, np.clip(samples, -1, 1),
       sample_rate, dict(prompt.params, engine='fake'))
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(module: str, args: list[str], env: dict | None = None,
+               timeout: int = 900) -> subprocess.CompletedProcess:
+  """Runs `python -m module args` from the repository root, as a user would."""
+  return subprocess.run(
+      [sys.executable, '-m', module] + args, cwd=REPO,
+      env=dict(env if env is not None else os.environ, PYTHONPATH=REPO),
+      capture_output=True, text=True, timeout=timeout)

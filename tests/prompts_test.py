@@ -64,7 +64,8 @@ class PromptsTest(tf.test.TestCase, parameterized.TestCase):
   def test_image_prompts_templates_guidance_and_seeds(self):
     ps = prompts.create_image_prompts(['airplane', 'cat'], 30, seed=1)
     self.assertLen(ps, 60)
-    self.assertEqual(ps, prompts.create_image_prompts(['airplane', 'cat'], 30, 1))
+    self.assertEqual(
+        ps, prompts.create_image_prompts(['airplane', 'cat'], 30, 1))
     for p in ps:
       self.assertIn(p.label, p.text)
       self.assertIn(p.params['guidance_scale'], (1, 2, 3, 4, 5))

@@ -46,7 +46,8 @@ class SyntheticRecordsTest(tf.test.TestCase):
     record = synthetic_records.SyntheticRecord(
         'i0', 7, 'cat', synthetic_records.KIND_IMAGE, png, 0,
         {'guidance_scale': 3, 'model_id': 'sd'})
-    path = os.path.join(self.create_tempdir().full_path, 's-00000-of-00001.tfrecord')
+    path = os.path.join(self.create_tempdir().full_path,
+                        's-00000-of-00001.tfrecord')
     synthetic_records.write_shard(path, [record])
     parsed = next(iter(synthetic_records.create_dataset([path])))
     self.assertEqual(int(parsed['label']), 7)

@@ -46,7 +46,8 @@ def make_record(
   samples = audio.resample(samples, rate, sample_rate)
   rng = np.random.default_rng(prompt.params.get('seed', 0))
   lsb = 1.0 / 32768.0
-  samples = samples + lsb * (rng.random(len(samples)) - rng.random(len(samples)))
+  n = len(samples)
+  samples = samples + lsb * (rng.random(n) - rng.random(n))
   params = dict(prompt.params, engine_version=engine.version(),
                 source_rate=rate, prompt_text=prompt.text)
   return synthetic_records.SyntheticRecord.from_audio(

@@ -26,6 +26,7 @@ Flowers102 (see `partition.dirichlet`).
 """
 
 import dataclasses
+import functools
 import io
 import os
 import zipfile
@@ -86,6 +87,11 @@ class ImageSet:
     return ImageSet(self.images[idx], self.labels[idx], self.class_names)
 
 
+def _read_file(path: str) -> bytes:
+  with open(path, 'rb') as f:
+    return f.read()
+
+
 def _decode(data: bytes, name: str, size: int) -> np.ndarray:
   try:
     with Image.open(io.BytesIO(data)) as im:
@@ -115,7 +121,7 @@ def _entries(source: str, split: str):
       for f in sorted(os.listdir(folder)):
         if f.lower().endswith(_IMAGE_SUFFIXES):
           path = os.path.join(folder, f)
-          yield cls, path, lambda p=path: open(p, 'rb').read()  # pylint: disable=consider-using-with
+          yield cls, path, functools.partial(_read_file, path)
   elif os.path.isfile(source) and zipfile.is_zipfile(source):
     archive = zipfile.ZipFile(source)  # pylint: disable=consider-using-with
     items = []

@@ -16,23 +16,13 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
 from tests import fixtures
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
-
 def _run(args, env=None):
-  return subprocess.run(
-      [sys.executable, '-m', 'experiments.federated_main'] + args,
-      cwd=_REPO, env=dict(os.environ, PYTHONPATH=_REPO, **(env or {})),
-      capture_output=True, text=True, timeout=600,
-  )
+  return fixtures.run_module('experiments.federated_main', args, env)
 
 
 class FederatedMainTest(tf.test.TestCase):
@@ -66,11 +56,7 @@ class FederatedMainTest(tf.test.TestCase):
 
   def test_missing_data_is_a_usage_error(self):
     env = {k: v for k, v in os.environ.items() if k != 'GPTFL_DATA_DIR'}
-    result = subprocess.run(
-        [sys.executable, '-m', 'experiments.federated_main', '--rounds=1'],
-        cwd=_REPO, env=dict(env, PYTHONPATH=_REPO), capture_output=True,
-        text=True, timeout=300,
-    )
+    result = _run(['--rounds=1'], env)
     self.assertNotEqual(result.returncode, 0)
     self.assertIn('--data_dir', result.stderr)
 

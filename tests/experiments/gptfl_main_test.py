@@ -15,22 +15,13 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
 from tests import fixtures
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
-
 def _run(module, args):
-  return subprocess.run(
-      [sys.executable, '-m', module] + args, cwd=_REPO,
-      env=dict(os.environ, PYTHONPATH=_REPO), capture_output=True, text=True,
-      timeout=900)
+  return fixtures.run_module(module, args)
 
 
 class GptflMainTest(tf.test.TestCase):

@@ -16,22 +16,15 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
+from tests import fixtures
+
 from tests.tasks import images_test
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
-
 def _run(args):
-  return subprocess.run(
-      [sys.executable, '-m', 'experiments.image_main'] + args, cwd=_REPO,
-      env=dict(os.environ, PYTHONPATH=_REPO), capture_output=True, text=True,
-      timeout=600)
+  return fixtures.run_module('experiments.image_main', args)
 
 
 class ImageMainTest(tf.test.TestCase):

@@ -15,22 +15,14 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
 from gptfl_tff import generators
-
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
+from tests import fixtures
 
 def _run(args):
-  return subprocess.run(
-      [sys.executable, '-m', 'generation.speech_main'] + args, cwd=_REPO,
-      env=dict(os.environ, PYTHONPATH=_REPO), capture_output=True, text=True,
-      timeout=600)
+  return fixtures.run_module('generation.speech_main', args)
 
 
 class SpeechMainTest(tf.test.TestCase):

@@ -37,7 +37,8 @@ class FsddTest(tf.test.TestCase, parameterized.TestCase):
   def test_folder_zip_and_tar_read_the_same(self):
     zip_path = fixtures.zip_folder(self.folder, self.root + '/fsdd.zip')
     tar_path = fixtures.tar_folder(self.folder, self.root + '/fsdd.tar.gz')
-    results = [fsdd.read_recordings(s) for s in (self.folder, zip_path, tar_path)]
+    results = [fsdd.read_recordings(s)
+               for s in (self.folder, zip_path, tar_path)]
     for recs, waves, rates in results:
       self.assertLen(recs, 2 * 3 * 7)
       self.assertEqual(set(rates), {8000})

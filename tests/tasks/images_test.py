@@ -80,7 +80,8 @@ class ImagesTest(tf.test.TestCase):
     root = _write_folder(self.create_tempdir().full_path)
     with self.assertRaisesRegex(images.ImageDataError, "No 'test' folder"):
       images.load_image_folder(root, 'test', 32)
-    with self.assertRaisesRegex(images.ImageDataError, r"Unknown class.*'ship'"):
+    with self.assertRaisesRegex(images.ImageDataError,
+                                r"Unknown class.*'ship'"):
       images.load_image_folder(root, 'train', 32, class_names=_CLASSES[:2])
     with open(os.path.join(root, 'cifar10', 'train', 'cat', 'bad.jpg'),
               'wb') as f:
