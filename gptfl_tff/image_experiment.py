@@ -21,6 +21,7 @@ with keras-cv augmentation -> federated fine-tuning.
 """
 
 import dataclasses
+import functools
 import os
 import tempfile
 from typing import Any, Optional
@@ -169,7 +170,7 @@ def run_gptfl(
   synthetic_dir = os.path.join(out, 'synthetic')
   generation.generate(
       ps, synthetic_dir,
-      generation.functools.partial(stable_diffusion.make_records,
+      functools.partial(stable_diffusion.make_records,
                                    config=diffusion),
       batch_size=gen_batch_size, info={'seed': config.seed,
                                        'model_id': diffusion.model},

@@ -17,6 +17,7 @@ The pipeline is built from tiny configs with random weights and saved, then
 loaded through the same `from_pretrained` path users take with SD 2.1.
 """
 
+import functools
 import io
 import os
 import tempfile
@@ -66,7 +67,7 @@ class StableDiffusionTest(tf.test.TestCase):
     ps = prompts.create_image_prompts(['frog', 'truck'], 3, seed=2)
     out = self.create_tempdir().full_path
     result = generation.generate(
-        ps, out, generation.functools.partial(
+        ps, out, functools.partial(
             stable_diffusion.make_records, config=self._config()),
         records_per_shard=4, batch_size=2, progress=False)
     self.assertEqual(result.manifest['counts_per_label'],
