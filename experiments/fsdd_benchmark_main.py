@@ -41,6 +41,11 @@ _SETTINGS = flags.DEFINE_list(
 _ROUNDS = flags.DEFINE_integer('rounds', 15, 'Round budget of every run.')
 _CLIENT_EPOCHS = flags.DEFINE_integer('client_epochs', 2, 'Local epochs.')
 _GEN_WORKERS = flags.DEFINE_integer('gen_workers', 2, 'Generation processes.')
+_CLIENT_LR = flags.DEFINE_float(
+    'client_learning_rate', 0.05, 'Client lr of FL from scratch.')
+_FINETUNE_CLIENT_LR = flags.DEFINE_float(
+    'finetune_client_learning_rate', 0.01,
+    'Client lr of GPT-FL (fine-tuning from the pretrained model).')
 
 _PARAMS = 281_674  # FedAudio keyword model (tests/models_test.py).
 
@@ -55,6 +60,8 @@ def main(argv):
       seeds=tuple(int(s) for s in _SEEDS.value),
       settings=tuple(_SETTINGS.value), rounds=_ROUNDS.value,
       client_epochs=_CLIENT_EPOCHS.value, gen_workers=_GEN_WORKERS.value,
+      client_learning_rate=_CLIENT_LR.value,
+      finetune_client_learning_rate=_FINETUNE_CLIENT_LR.value,
       cache_dir=_CACHE_DIR.value or None)
   for s in config.settings:
     fsdd_benchmark.setting_config(
