@@ -20,7 +20,6 @@ Resumable: rerun the same command after an interruption. Writes
 {output_dir}/summary.json and prints it.
 """
 
-import json
 import os
 
 from absl import app
@@ -73,7 +72,10 @@ def main(argv):
   summary = fsdd_benchmark.summarize(config, _PARAMS, clients)
   io_utils.atomic_write_json(
       os.path.join(config.output_dir, 'summary.json'), summary)
-  print(json.dumps(summary, indent=1))
+  table = fsdd_benchmark.format_markdown(summary, config.rounds)
+  io_utils.atomic_write_text(
+      os.path.join(config.output_dir, 'summary.md'), table)
+  print(table)
 
 
 if __name__ == '__main__':

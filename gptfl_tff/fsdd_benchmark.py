@@ -214,3 +214,37 @@ def summarize(config: BenchmarkConfig, params_per_client: int,
       rows[m] = row
     summary[setting] = rows
   return summary
+
+
+_NAMES = {
+    'synthetic_only': 'synthetic-only (pretrained, no FL)',
+    'fedavg_scratch': 'FedAvg from scratch',
+    'fedopt_scratch': 'FedOpt from scratch',
+    'gptfl_fedavg': 'GPT-FL + FedAvg',
+    'gptfl_fedopt': 'GPT-FL + FedOpt',
+}
+
+
+def format_markdown(summary: dict[str, Any], rounds: int) -> str:
+  """Renders `summarize`'s output as one markdown table per setting."""
+  lines = []
+  for setting, rows in summary.items():
+    lines += [f'### {setting}', '',
+              f'| method | test accuracy after {rounds} rounds (mean +- std) '
+              '| per seed | rounds to FedAvg-from-scratch final (mean; '
+              'reached) | params communicated to reach it |',
+              '| --- | ---: | --- | ---: | ---: |']
+    for method, row in rows.items():
+      per_seed = ', '.join(f'{a:.3f}' for a in row['per_seed'])
+      reach = params = ''
+      if 'reached' in row:
+        reach = (f"{row['rounds_to_fedavg_final_mean']:.1f}; {row['reached']}"
+                 if 'rounds_to_fedavg_final_mean' in row
+                 else f"-; {row['reached']}")
+        if 'params_to_fedavg_final_mean' in row:
+          params = f"{row['params_to_fedavg_final_mean'] / 1e6:.1f}M"
+      lines.append(
+          f"| {_NAMES[method]} | {100 * row['mean']:.1f} +- "
+          f"{100 * row['std']:.1f} | {per_seed} | {reach} | {params} |")
+    lines.append('')
+  return '\n'.join(lines)

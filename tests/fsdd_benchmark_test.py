@@ -79,6 +79,11 @@ class FsddBenchmarkTest(tf.test.TestCase):
     self.assertEqual(s['fedopt_scratch']['reached'], '0/2')
     self.assertEqual(s['gptfl_fedopt']['rounds_to_fedavg_final'], [2, 2])
     self.assertEqual(s['fedavg_scratch']['rounds_to_fedavg_final'], [3, 3])
+    table = fsdd_benchmark.format_markdown({'index': s}, rounds=3)
+    self.assertIn('| GPT-FL + FedAvg | 85.0 +- 5.0 | 0.800, 0.900 | 1.5; 2/2 '
+                  '| 0.0M |', table)
+    self.assertIn('| FedOpt from scratch | 35.0 +- 5.0 | 0.300, 0.400 | -; 0/2 '
+                  '|  |', table)
 
 
 if __name__ == '__main__':
