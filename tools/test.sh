@@ -21,12 +21,22 @@ bazel test //tests:partition_test //tests:prompts_test \
   //tests:synthetic_records_test //tests/tasks:fsdd_test //tests:runtime_test
 bazel build //experiments/... //generation/...
 
+# A leaked worker is one whose Python parent is gone: it was reparented to
+# init (or a subreaper). Workers of Python processes that are still running
+# (another job on this machine) are not leaks.
 sleep 1
-left=$(comm -13 <(echo "$workers_before" | sort) \
-  <(pgrep -f 'tensorflow_federated/data/worker_binary' | sort) || true)
-if [[ -n $left ]]; then
-  echo "TFF worker_binary processes left running: $left" >&2
-  ps -o pid,ppid,etime,cmd -p $left >&2 || true
+leaked=()
+for pid in $(pgrep -f 'tensorflow_federated/data/worker_binary' || true); do
+  grep -qx "$pid" <<<"$workers_before" && continue
+  ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+  parent=$(ps -o comm= -p "$ppid" 2>/dev/null || true)
+  if [[ -z $ppid || $ppid == 1 || $parent != python* ]]; then
+    leaked+=("$pid")
+  fi
+done
+if ((${#leaked[@]})); then
+  echo "TFF worker_binary processes left running: ${leaked[*]}" >&2
+  ps -o pid,ppid,etime,cmd -p "${leaked[@]}" >&2 || true
   exit 1
 fi
 echo "No TFF worker_binary left running."
