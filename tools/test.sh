@@ -29,8 +29,8 @@ leaked=()
 for pid in $(pgrep -f 'tensorflow_federated/data/worker_binary' || true); do
   grep -qx "$pid" <<<"$workers_before" && continue
   ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
-  parent=$(ps -o comm= -p "$ppid" 2>/dev/null || true)
-  if [[ -z $ppid || $ppid == 1 || $parent != python* ]]; then
+  parent=$(ps -o args= -p "$ppid" 2>/dev/null || true)
+  if [[ -z $ppid || $ppid == 1 || $parent != *python* ]]; then
     leaked+=("$pid")
   fi
 done
