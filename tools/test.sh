@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 
-workers_before=$(pgrep -f 'tensorflow_federated/data/worker_binary' || true)
+workers_before=$(pgrep -f '/data/worker_binary --port' || true)
 
 set +e
 .venv/bin/python -m pytest -q tests "$@"
@@ -26,7 +26,7 @@ bazel build //experiments/... //generation/...
 # (another job on this machine) are not leaks.
 sleep 1
 leaked=()
-for pid in $(pgrep -f 'tensorflow_federated/data/worker_binary' || true); do
+for pid in $(pgrep -f '/data/worker_binary --port' || true); do
   grep -qx "$pid" <<<"$workers_before" && continue
   ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
   parent=$(ps -o args= -p "$ppid" 2>/dev/null || true)
