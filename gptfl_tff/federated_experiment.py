@@ -50,7 +50,7 @@ class Partition(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-  """Everything one run needs; see `experiments/federated_main.py` flags."""
+  """Everything one run needs; see the flags in `experiments/fsdd_flags.py`."""
 
   data_dir: Optional[str] = None
   use_tfds: bool = False

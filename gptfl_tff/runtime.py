@@ -24,8 +24,11 @@ This module starts the worker itself, eagerly, from the calling thread, with
   * `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills the worker when the
     Python process dies for any reason (exit, crash, SIGKILL);
   * an `atexit` hook that stops it cleanly on normal exit;
-  * its output sent to a log file (or discarded), never to Python's pipes;
-  * the gRPC port bound on the loopback interface only.
+  * its output sent to a log file (or discarded), never to Python's pipes.
+
+Note: `worker_binary` serves insecure gRPC on all interfaces (it has no
+bind-address flag); Python reaches it through localhost. Run simulations on
+trusted hosts or behind a firewall.
 
 Two kinds of context are provided, both on the same worker:
 
@@ -97,7 +100,8 @@ class Worker:
 
   Attributes:
     pid: The worker's process id.
-    port: The loopback port it serves on.
+    port: The port it serves on (reached through localhost).
+    concurrency: Its `max_concurrent_computation_calls`.
   """
 
   def __init__(
@@ -124,6 +128,7 @@ class Worker:
           'tensorflow-federated from requirements.lock.'
       )
     self.port = portpicker.pick_unused_port()
+    self.concurrency = max_concurrent_computation_calls
     args = [
         binary,
         f'--port={self.port}',
@@ -212,7 +217,6 @@ def get_worker(
     _WORKER = None
   if _WORKER is None:
     _WORKER = Worker(clients_in_parallel, log_path)
-    _WORKER.concurrency = clients_in_parallel
   return _WORKER
 
 
