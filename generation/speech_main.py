@@ -83,7 +83,7 @@ def main(argv):
   result = generation.generate(
       prompt_list, _GEN_OUTPUT_DIR.value,
       generation.per_prompt(speech.make_record,
-                                sample_rate=_GEN_SAMPLE_RATE.value),
+                            sample_rate=_GEN_SAMPLE_RATE.value),
       records_per_shard=_GEN_RECORDS_PER_SHARD.value,
       num_shards=_NUM_SHARDS.value, shard_index=_SHARD_INDEX.value,
       workers=_GEN_WORKERS.value,

@@ -120,7 +120,7 @@ def run(config: BenchmarkConfig) -> None:
     generation.generate(
         prompt_list, synthetic_dir,
         generation.per_prompt(speech.make_record,
-                                  sample_rate=fsdd.SAMPLE_RATE),
+                              sample_rate=fsdd.SAMPLE_RATE),
         workers=config.gen_workers, info={'seed': seed}, progress=False)
     pretrain_dir = os.path.join(seed_dir, 'pretrain')
     pretrained = os.path.join(pretrain_dir, 'pretrained.keras')

@@ -185,7 +185,7 @@ def run(config: PipelineConfig) -> dict[str, Any]:
   generation.generate(
       prompts, synthetic_dir,
       generation.per_prompt(speech.make_record,
-                                sample_rate=config.gen_sample_rate),
+                            sample_rate=config.gen_sample_rate),
       records_per_shard=config.gen_records_per_shard,
       workers=config.gen_workers,
       info={'seed': exp.seed, 'sample_rate': config.gen_sample_rate,
