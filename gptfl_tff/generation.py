@@ -24,7 +24,9 @@ same however the work is split or interrupted:
     processes (job `i` takes shards `k` with `k % num_shards == i`);
   * `workers` writes a job's shards in parallel processes on one machine;
   * a rerun of the same command skips shards that are already complete, so a
-    killed run resumes with no duplicate and no missing example.
+    killed run resumes with no duplicate and no missing example (a shard's
+    sidecar is written before the shard, and the shard is what marks it
+    complete).
 
 `manifest.json` summarises the completed shards (counts per label,
 generation settings, engine versions, seed).
@@ -103,30 +105,32 @@ def _write_shard(
     path: str,
     digest: str,
 ) -> int:
-  """Generates and writes one shard (runs in a worker process)."""
-  counts = collections.Counter()
-  engines = collections.Counter()
+  """Generates and writes one shard (runs in a worker process).
 
-  def records():
-    for start in range(0, len(shard_prompts), batch_size):
-      batch = shard_prompts[start:start + batch_size]
-      made = records_fn(batch)
-      if [r.id for r in made] != [p.id for p in batch]:
-        raise GenerationError(
-            'The generator returned records that do not match its prompts.')
-      for record in made:
-        counts[record.label_name] += 1
-        engine = record.params.get('engine', record.params.get('model_id'))
-        engines[str(engine)] += 1
-        yield record
-
-  sidecar = {'prompts_sha256': digest, 'counts': {}, 'engines': {}}
-  n = synthetic_records.write_shard(path, records())
-  sidecar['counts'] = dict(sorted(counts.items()))
-  sidecar['engines'] = dict(sorted(engines.items()))
-  sidecar['records'] = n
-  io_utils.atomic_write_json(path + '.json', sidecar)
-  return n
+  The shard's records are made in memory first (a shard is small), then its
+  sidecar is written, then the shard itself: the shard's existence is what
+  marks it complete, so a kill at any point leaves either a complete shard
+  with its sidecar, or no shard (and at most a sidecar that the rerun
+  rewrites).
+  """
+  made = []
+  for start in range(0, len(shard_prompts), batch_size):
+    batch = shard_prompts[start:start + batch_size]
+    records = records_fn(batch)
+    if [r.id for r in records] != [p.id for p in batch]:
+      raise GenerationError(
+          'The generator returned records that do not match its prompts.')
+    made.extend(records)
+  counts = collections.Counter(r.label_name for r in made)
+  engines = collections.Counter(
+      str(r.params.get('engine', r.params.get('model_id'))) for r in made)
+  io_utils.atomic_write_json(path + '.json', {
+      'prompts_sha256': digest,
+      'counts': dict(sorted(counts.items())),
+      'engines': dict(sorted(engines.items())),
+      'records': len(made),
+  })
+  return synthetic_records.write_shard(path, made)
 
 
 def _check_folder(output_dir: str, total: int, digest: str) -> None:

@@ -97,6 +97,20 @@ class GenerationTest(tf.test.TestCase):
     again = self._generate(folder)
     self.assertEqual(again.written, ())
 
+  def test_kill_between_sidecar_and_shard(self):
+    reference = self.create_tempdir().full_path
+    self._generate(reference)
+    folder = self.create_tempdir().full_path
+    self._generate(folder)
+    # As if killed after shard 3's sidecar was written but before the shard
+    # was renamed into place.
+    shard = os.path.join(folder, 'synthetic-00003-of-00007.tfrecord')
+    os.remove(shard)
+    result = self._generate(folder)
+    self.assertEqual(result.written, (3,))
+    self.assertTrue(result.manifest['complete'])
+    self.assertEqual(_read_all(folder), _read_all(reference))
+
   def test_split_jobs_make_the_same_data(self):
     whole = self.create_tempdir().full_path
     self._generate(whole)
