@@ -102,8 +102,9 @@ def main(argv):
   fsdd_flags.write_flags(run_dir, __name__)
   mix = prompts.VoiceMix(flite_share=_GEN_FLITE_SHARE.value,
                          wpm_range=(120, _GEN_MAX_WPM.value))
+  experiment = fsdd_flags.experiment_config(run_dir)
   config = pipeline.PipelineConfig(
-      experiment=fsdd_flags.experiment_config(run_dir),
+      experiment=experiment,
       output_dir=run_dir,
       prompts_per_label=_GEN_PROMPTS_PER_LABEL.value,
       voice_mix=mix,
@@ -114,7 +115,7 @@ def main(argv):
           batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,
           learning_rate=_SERVER_PRETRAIN_LEARNING_RATE.value,
           weight_decay=_SERVER_PRETRAIN_WEIGHT_DECAY.value,
-          seed=fsdd_flags.experiment_config(run_dir).seed),
+          seed=experiment.seed),
       label_capacity=_LABEL_CAPACITY.value,
       label_max_capacity=_LABEL_MAX_CAPACITY.value,
       label_max_bytes=_LABEL_MAX_BYTES.value,
