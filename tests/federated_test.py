@@ -84,6 +84,24 @@ class ClientDataTest(tf.test.TestCase):
     self.assertEqual(self.store.sizes, {'c0': 10})
     self.assertTrue(os.path.exists(self.store.path('c0') + '.x'))
 
+  def test_uint8_images_become_model_input(self):
+    store = federated.ClientStore(self.create_tempdir().full_path, (2, 2, 3),
+                                  np.uint8)
+    images = np.array([np.zeros((2, 2, 3)), np.full((2, 2, 3), 255)],
+                      np.uint8)
+    store.write('img', images, np.array([0, 1]))
+    self.assertEqual(os.path.getsize(store.path('img') + '.x'), 24)
+    ds = federated.make_client_dataset(
+        tf.constant(store.path('img')), tf.constant(0, tf.int64), (2, 2, 3),
+        1, 2, np.uint8)
+    x, y = next(iter(ds))
+    self.assertEqual(x.dtype, tf.float32)
+    by_label = dict(zip(y.numpy().tolist(), x.numpy()))
+    self.assertAllClose(by_label[0], -np.ones((2, 2, 3)))
+    self.assertAllClose(by_label[1], np.ones((2, 2, 3)))
+    with self.assertRaisesRegex(ValueError, 'float32 or uint8'):
+      federated.ClientStore('/tmp', (2,), np.int16)
+
   def test_client_seed_is_stable(self):
     self.assertEqual(federated.client_seed(0, 1, 'a'),
                      federated.client_seed(0, 1, 'a'))
