@@ -116,7 +116,12 @@ def augment(
     waves: tf.Tensor, seed: tf.Tensor, config: PretrainConfig,
     sample_rate: int,
 ) -> tf.Tensor:
-  """Gain, circular shift and white noise, drawn per utterance from `seed`."""
+  """Gain, circular shift and white noise, drawn per utterance from `seed`.
+
+  The front end normalises every utterance's log-mel, which absorbs most of
+  a pure gain change (it still moves quiet frames relative to the log
+  offset); shift and noise change the features substantially.
+  """
   n = tf.shape(waves)[0]
   seeds = tf.random.experimental.stateless_split(seed, 4)
   gain_db = tf.random.stateless_uniform(
