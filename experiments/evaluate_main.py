@@ -63,8 +63,9 @@ def main(argv):
   if not len(data):
     raise app.UsageError('No recording matches the speaker/index filters.')
   model = tf.keras.models.load_model(_MODEL.value, compile=False)
-  result = pretrain.evaluate(model, data.features, data.labels)
-  preds = np.argmax(model.predict(data.features, verbose=0), -1)
+  logits = model.predict(data.features, batch_size=256, verbose=0)
+  result = pretrain.metrics_from_logits(logits, data.labels)
+  preds = np.argmax(logits, -1)
   result['examples'] = len(data)
   result['per_speaker_accuracy'] = {
       s: float(np.mean(preds[data.speakers == s]

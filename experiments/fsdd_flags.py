@@ -13,7 +13,6 @@
 # limitations under the License.
 """Flags shared by the spoken-digit binaries, and the configs they build."""
 
-import enum
 import os
 
 from absl import app
@@ -95,16 +94,6 @@ _ROOT_OUTPUT_DIR = flags.DEFINE_string(
 
 
 
-def resolved_flags(*modules: str) -> dict[str, object]:
-  """The values of the flags defined in `modules` (enums as their values)."""
-  out = {}
-  for module in (__name__,) + modules:
-    for flag in flags.FLAGS.get_key_flags_for_module(module):
-      value = flag.value
-      out[flag.name] = value.value if isinstance(value, enum.Enum) else value
-  return out
-
-
 def validate() -> None:
   """Checks the shared flags.
 
@@ -130,8 +119,8 @@ def output_dir(experiment_name: str) -> str:
 
 
 def write_flags(run_dir: str, *modules: str) -> None:
-  io_utils.atomic_write_json(
-      os.path.join(run_dir, 'flags.json'), resolved_flags(*modules))
+  """Writes flags.json: the shared flags plus those of `modules`."""
+  io_utils.write_flags(run_dir, __name__, *modules)
 
 
 def experiment_config(

@@ -93,10 +93,7 @@ def main(argv):
   if _GEN_MODEL.value and _GEN_TINY_RANDOM_MODEL.value:
     raise app.UsageError('Give --gen_model or --gen_tiny_random_model.')
   out = os.path.join(_ROOT_OUTPUT_DIR.value, _EXPERIMENT_NAME.value)
-  io_utils.atomic_write_json(
-      os.path.join(out, 'flags.json'),
-      {f.name: (f.value.value if hasattr(f.value, 'value') else f.value)
-       for f in flags.FLAGS.get_key_flags_for_module(__name__)})
+  io_utils.write_flags(out, __name__)
   config = image_experiment.ImageExperimentConfig(
       task=_TASK.value, data_dir=_DATA_DIR.value,
       max_train_per_class=_MAX_TRAIN_PER_CLASS.value, model=_MODEL.value,

@@ -22,10 +22,8 @@ writes flags and metrics under `output_dir`.
 import dataclasses
 import enum
 import os
-import tempfile
 from typing import Any, Optional, Sequence
 
-from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -33,7 +31,6 @@ from gptfl_tff import audio
 from gptfl_tff import federated
 from gptfl_tff import models
 from gptfl_tff import partition
-from gptfl_tff import runtime
 from gptfl_tff import training_loop
 from gptfl_tff.tasks import fsdd
 
@@ -124,20 +121,6 @@ def load_splits(
   return fsdd.split_by_speaker(features, config.test_speakers)
 
 
-def load_initial_model(path: str) -> tf.keras.Model:
-  """Loads a saved Keras model to start fine-tuning from.
-
-  Raises:
-    FileNotFoundError: If nothing is saved at `path`.
-  """
-  if not os.path.exists(path):
-    raise FileNotFoundError(
-        f'No saved model at {path!r}; pass --initial_model= (empty) for '
-        'random init, or the path the pretraining step wrote.'
-    )
-  return tf.keras.models.load_model(path, compile=False)
-
-
 def run(config: ExperimentConfig) -> list[dict[str, Any]]:
   """Runs one experiment; returns the per-round metric rows."""
   train, test = load_splits(config)
@@ -148,44 +131,18 @@ def run(config: ExperimentConfig) -> list[dict[str, Any]]:
   def keras_model_fn():
     return models.create_keyword_model(shape, num_classes)
 
-  runtime.set_default_context(
-      runtime.ContextKind.TEST, config.clients_in_parallel
-  )
-  process = federated.build_learning_process(
-      federated.create_tff_model_fn(keras_model_fn, shape), config.process
-  )
-  round_fn = federated.build_round_computation(
-      process,
-      federated.build_client_data_computation(
-          shape, config.client_epochs, config.client_batch_size
-      ),
-  )
   if config.initial_model:
-    init_model = load_initial_model(config.initial_model)
+    init_model = models.load_initial_model(config.initial_model)
   else:
     init_model = models.create_keyword_model(shape, num_classes, config.seed)
-  state = federated.set_initial_weights(
-      process, process.initialize(), init_model
-  )
-  evaluator = training_loop.create_evaluator(
-      keras_model_fn, test.features, test.labels
-  )
-  with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
-    store = federated.ClientStore(tmp, shape)
-    for client_id, idx in parts.items():
-      store.write(client_id, train.features[idx], train.labels[idx])
-    logging.info(
-        '%d clients, %d train / %d test examples',
-        len(parts), sum(store.sizes.values()), len(test),
-    )
-    state, rows = training_loop.run(
-        process, round_fn, store, state,
-        training_loop.LoopConfig(
-            config.rounds, config.clients_per_round, config.eval_every,
-            config.seed, config.output_dir,
-        ),
-        evaluator,
-    )
+  process, state, rows = training_loop.run_simulation(
+      keras_model_fn, init_model, train.features, train.labels, parts,
+      test.features, test.labels, config.process, config.client_epochs,
+      config.client_batch_size,
+      training_loop.LoopConfig(
+          config.rounds, config.clients_per_round, config.eval_every,
+          config.seed, config.output_dir),
+      clients_in_parallel=config.clients_in_parallel)
   if config.output_dir:
     final = tf.keras.Model.from_config(init_model.get_config())
     process.get_model_weights(state).assign_weights_to(final)

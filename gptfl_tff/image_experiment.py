@@ -23,10 +23,8 @@ with keras-cv augmentation -> federated fine-tuning.
 import dataclasses
 import functools
 import os
-import tempfile
 from typing import Any, Optional
 
-from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -36,7 +34,6 @@ from gptfl_tff import models
 from gptfl_tff import partition
 from gptfl_tff import pretrain
 from gptfl_tff import prompts as prompts_lib
-from gptfl_tff import runtime
 from gptfl_tff import training_loop
 from gptfl_tff.generators import stable_diffusion
 from gptfl_tff.tasks import images
@@ -116,31 +113,17 @@ def run(config: ImageExperimentConfig) -> list[dict[str, Any]]:
   parts = partition.dirichlet(
       train.labels, config.num_clients, config.dirichlet_alpha,
       config.min_client_examples, config.seed)
-  shape = train.images.shape[1:]
   model_fn = keras_model_fn(config)
-  runtime.set_default_context(runtime.ContextKind.TEST)
-  process = federated.build_learning_process(
-      federated.create_tff_model_fn(model_fn, shape), config.process)
-  round_fn = federated.build_round_computation(
-      process, federated.build_client_data_computation(
-          shape, config.client_epochs, config.client_batch_size, np.uint8))
-  init = (tf.keras.models.load_model(config.initial_model, compile=False)
+  init = (models.load_initial_model(config.initial_model)
           if config.initial_model else model_fn())
-  state = federated.set_initial_weights(process, process.initialize(), init)
-  evaluator = training_loop.create_evaluator(
-      model_fn, images.to_model_input(val.images).numpy(), val.labels)
-  with tempfile.TemporaryDirectory(prefix='gptfl_image_clients_') as tmp:
-    store = federated.ClientStore(tmp, shape, np.uint8)
-    for client_id, idx in parts.items():
-      store.write(client_id, train.images[idx], train.labels[idx])
-    logging.info('%d clients, %d train / %d validation images',
-                 len(parts), len(train), len(val))
-    _, rows = training_loop.run(
-        process, round_fn, store, state,
-        training_loop.LoopConfig(
-            config.rounds, config.clients_per_round, config.eval_every,
-            config.seed, config.output_dir, config.max_minutes * 60.0),
-        evaluator)
+  _, _, rows = training_loop.run_simulation(
+      model_fn, init, train.images, train.labels, parts,
+      images.to_model_input(val.images).numpy(), val.labels, config.process,
+      config.client_epochs, config.client_batch_size,
+      training_loop.LoopConfig(
+          config.rounds, config.clients_per_round, config.eval_every,
+          config.seed, config.output_dir, config.max_minutes * 60.0),
+      feature_dtype=np.uint8)
   return rows
 
 

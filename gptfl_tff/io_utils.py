@@ -14,11 +14,13 @@
 """Crash-safe file writing: write to a temporary name, then rename."""
 
 import contextlib
+import enum
 import json
 import os
 import tempfile
 from typing import Any, Iterator
 
+from absl import flags
 import numpy as np
 
 
@@ -64,3 +66,19 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
   with atomic_path(path) as tmp:
     with open(tmp, 'wb') as f:
       np.savez(f, **arrays)
+
+
+def resolved_flags(*modules: str) -> dict[str, Any]:
+  """Values of the flags defined in `modules` (enums as their values)."""
+  out = {}
+  for module in modules:
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+      value = flag.value
+      out[flag.name] = value.value if isinstance(value, enum.Enum) else value
+  return out
+
+
+def write_flags(run_dir: str, *modules: str) -> None:
+  """Writes `{run_dir}/flags.json`: the resolved flags of `modules`."""
+  atomic_write_json(os.path.join(run_dir, 'flags.json'),
+                    resolved_flags(*modules))

@@ -230,3 +230,17 @@ IMAGE_MODELS = {
     'resnet18': create_resnet18,
     'resnet50': create_resnet50,
 }
+
+
+def load_initial_model(path: str) -> tf.keras.Model:
+  """Loads a saved Keras model to start federated training from.
+
+  Raises:
+    FileNotFoundError: If nothing is saved at `path`.
+  """
+  if not os.path.exists(path):
+    raise FileNotFoundError(
+        f'No saved model at {path!r}; pass --initial_model= (empty) for '
+        'random init, or the path the pretraining step wrote.'
+    )
+  return tf.keras.models.load_model(path, compile=False)

@@ -160,15 +160,22 @@ def create_train_dataset(
   return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def evaluate(model: tf.keras.Model, features: np.ndarray,
-             labels: np.ndarray) -> dict[str, float]:
-  logits = model.predict(features, batch_size=256, verbose=0)
+def metrics_from_logits(logits: np.ndarray,
+                        labels: np.ndarray) -> dict[str, float]:
+  """Mean cross-entropy and accuracy of logits against int labels."""
   loss = tf.keras.losses.sparse_categorical_crossentropy(
       labels, logits, from_logits=True)
   return {
       'test_loss': float(np.mean(loss)),
       'test_accuracy': float(np.mean(np.argmax(logits, -1) == labels)),
   }
+
+
+def evaluate(model: tf.keras.Model, features: np.ndarray,
+             labels: np.ndarray) -> dict[str, float]:
+  """Test loss and accuracy of a Keras model (logits) on a held-out set."""
+  return metrics_from_logits(
+      model.predict(features, batch_size=256, verbose=0), labels)
 
 
 def _optimizer(config: PretrainConfig, steps: int):

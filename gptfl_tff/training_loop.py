@@ -27,6 +27,7 @@ import csv
 import dataclasses
 import io
 import os
+import tempfile
 import time
 from typing import Any, Callable, Optional, Sequence
 
@@ -37,6 +38,7 @@ import tensorflow_federated as tff
 
 from gptfl_tff import federated
 from gptfl_tff import io_utils
+from gptfl_tff import runtime
 
 CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
@@ -247,3 +249,63 @@ def run(
                    config.max_seconds, round_num)
       break
   return state, writer.rows
+
+
+def run_simulation(
+    keras_model_fn: Callable[[], tf.keras.Model],
+    initial_model: tf.keras.Model,
+    features: np.ndarray,
+    labels: np.ndarray,
+    parts: dict[str, np.ndarray],
+    test_features: np.ndarray,
+    test_labels: np.ndarray,
+    process_config: federated.ProcessConfig,
+    client_epochs: int,
+    client_batch_size: int,
+    config: LoopConfig,
+    feature_dtype: type = np.float32,
+    clients_in_parallel: int = -1,
+) -> tuple[tff.learning.templates.LearningProcess, Any, list[dict[str, Any]]]:
+  """Simulates federated training of a partitioned training set.
+
+  Builds the process (secure aggregation per `process_config`) on the
+  project's TEST context, starts from `initial_model`'s weights, writes each
+  client's examples to a temporary `ClientStore`, and runs `run` with
+  centralised evaluation on the test set.
+
+  Args:
+    keras_model_fn: Builds the (uncompiled, logits) model.
+    initial_model: The model whose weights round 1 starts from.
+    features: All training features (float32, or uint8 images).
+    labels: Their labels.
+    parts: `client_id -> indices` into `features`.
+    test_features: Float32 model input of the test set.
+    test_labels: Its labels.
+    process_config: FedAvg/FedOpt settings.
+    client_epochs: Local epochs.
+    client_batch_size: Local batch size.
+    config: Loop settings.
+    feature_dtype: Dtype the client store keeps features in.
+    clients_in_parallel: Worker concurrency (see `runtime`).
+
+  Returns:
+    `(process, final_state, metric_rows)`.
+  """
+  shape = features.shape[1:]
+  runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
+  process = federated.build_learning_process(
+      federated.create_tff_model_fn(keras_model_fn, shape), process_config)
+  round_fn = federated.build_round_computation(
+      process, federated.build_client_data_computation(
+          shape, client_epochs, client_batch_size, feature_dtype))
+  state = federated.set_initial_weights(
+      process, process.initialize(), initial_model)
+  evaluator = create_evaluator(keras_model_fn, test_features, test_labels)
+  with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
+    store = federated.ClientStore(tmp, shape, feature_dtype)
+    for client_id, idx in parts.items():
+      store.write(client_id, features[idx], labels[idx])
+    logging.info('%d clients, %d train / %d test examples', len(parts),
+                 sum(store.sizes.values()), len(test_labels))
+    state, rows = run(process, round_fn, store, state, config, evaluator)
+  return process, state, rows

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import federated_experiment as fe
+from gptfl_tff import models
 from gptfl_tff.tasks import fsdd
 from tests import fixtures
 
@@ -59,7 +60,7 @@ class FederatedExperimentTest(tf.test.TestCase):
 
   def test_missing_initial_model(self):
     with self.assertRaisesRegex(FileNotFoundError, 'random init'):
-      fe.load_initial_model('/nonexistent/model.keras')
+      models.load_initial_model('/nonexistent/model.keras')
 
 
 if __name__ == '__main__':
