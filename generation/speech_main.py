@@ -33,7 +33,6 @@ from absl import app
 from absl import flags
 
 from gptfl_tff import generation
-from gptfl_tff import generators
 from gptfl_tff import prompts
 from gptfl_tff.generators import speech
 
@@ -89,7 +88,7 @@ def main(argv):
       workers=_GEN_WORKERS.value,
       info={'seed': _SEED.value, 'sample_rate': _GEN_SAMPLE_RATE.value,
             'engines': {n: m.version()
-                        for n, m in generators.SPEECH_ENGINES.items()
+                        for n, m in speech.SPEECH_ENGINES.items()
                         if m.is_available()}})
   print(f'wrote {len(result.written)} shard(s), skipped '
         f'{len(result.skipped)} complete; manifest: '

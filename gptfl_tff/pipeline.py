@@ -232,7 +232,7 @@ def run(config: PipelineConfig) -> dict[str, Any]:
 
 
 def _engine_versions() -> dict[str, str]:
-  from gptfl_tff import generators  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
   return {name: module.version()
-          for name, module in generators.SPEECH_ENGINES.items()
+          for name, module in speech.SPEECH_ENGINES.items()
           if module.is_available()}

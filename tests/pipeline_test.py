@@ -19,9 +19,10 @@ import os
 import tensorflow as tf
 
 from gptfl_tff import federated_experiment
-from gptfl_tff import generators
 from gptfl_tff import pipeline
 from gptfl_tff import pretrain
+from gptfl_tff.generators import espeak
+from gptfl_tff.generators import flite
 from tests import fixtures
 
 
@@ -40,8 +41,7 @@ def _config(data, out, rounds=2, epochs=1):
 class PipelineTest(tf.test.TestCase):
 
   def test_end_to_end_then_resume_skips_and_rejects_changes(self):
-    if not (generators.flite.is_available() or
-            generators.espeak.is_available()):
+    if not (flite.is_available() or espeak.is_available()):
       self.skipTest('no speech engine installed (tools/setup.sh)')
     data = self.create_tempdir().full_path
     fixtures.write_fsdd_folder(data, digits=range(10), indices=range(6))

@@ -13,32 +13,9 @@
 # limitations under the License.
 """Generative engines, one module per engine (GPT-FL, Sec. 3.2).
 
-Each speech engine module exposes `NAME`, `is_available()`, `version()`,
-`check(params)` and `synthesize(text, params) -> (samples, sample_rate)`.
+Speech: `espeak`, `flite` (offline engines) and `speech` (their registry and
+post-processing into records). Images: `stable_diffusion` (diffusers),
+`tiny_diffusion` (a random stand-in for tests) and `sd_benchmark` (SD 2.1
+throughput with random weights). The package imports nothing itself, so the
+image modules do not drag in the audio front end (TensorFlow).
 """
-
-from gptfl_tff.generators import espeak
-from gptfl_tff.generators import flite
-
-SPEECH_ENGINES = {espeak.NAME: espeak, flite.NAME: flite}
-
-
-class EngineError(RuntimeError):
-  """An engine that is missing or failed; the message says what to do."""
-
-
-def speech_engine(name: str):
-  """Returns the module of a speech engine by name.
-
-  Raises:
-    EngineError: If the engine is unknown or not installed.
-  """
-  if name not in SPEECH_ENGINES:
-    raise EngineError(
-        f'Unknown speech engine {name!r}; known: {sorted(SPEECH_ENGINES)}.')
-  module = SPEECH_ENGINES[name]
-  if not module.is_available():
-    raise EngineError(
-        f'{name} is not installed; run tools/setup.sh (Debian package '
-        f'{module.DEBIAN_PACKAGE}).')
-  return module

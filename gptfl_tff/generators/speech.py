@@ -25,9 +25,35 @@ import dataclasses
 import numpy as np
 
 from gptfl_tff import audio
-from gptfl_tff import generators
 from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import synthetic_records
+from gptfl_tff.generators import espeak
+from gptfl_tff.generators import flite
+
+# Each speech engine module exposes `NAME`, `is_available()`, `version()`,
+# `check(params)` and `synthesize(text, params) -> (samples, sample_rate)`.
+SPEECH_ENGINES = {espeak.NAME: espeak, flite.NAME: flite}
+
+
+class EngineError(RuntimeError):
+  """An engine that is missing or failed; the message says what to do."""
+
+
+def speech_engine(name: str):
+  """Returns the module of a speech engine by name.
+
+  Raises:
+    EngineError: If the engine is unknown or not installed.
+  """
+  if name not in SPEECH_ENGINES:
+    raise EngineError(
+        f'Unknown speech engine {name!r}; known: {sorted(SPEECH_ENGINES)}.')
+  module = SPEECH_ENGINES[name]
+  if not module.is_available():
+    raise EngineError(
+        f'{name} is not installed; run tools/setup.sh (Debian package '
+        f'{module.DEBIAN_PACKAGE}).')
+  return module
 
 
 def make_record(
@@ -36,10 +62,10 @@ def make_record(
   """Synthesises one speech prompt.
 
   Raises:
-    generators.EngineError: If the engine is missing.
+    EngineError: If the engine is missing.
     ValueError: If the prompt's voice is not installed or it yields silence.
   """
-  engine = generators.speech_engine(prompt.params['engine'])
+  engine = speech_engine(prompt.params['engine'])
   engine.check(prompt.params)
   samples, rate = engine.synthesize(prompt.text, prompt.params)
   samples = audio.trim_silence(samples)
@@ -58,14 +84,14 @@ def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
   """Drops voices and variants that are not installed on this machine.
 
   Raises:
-    generators.EngineError: If no voice at all is left.
+    EngineError: If no voice at all is left.
   """
   flite_voices = ()
-  if generators.flite.is_available():
+  if flite.is_available():
     flite_voices = tuple(
-        v for v in mix.flite_voices if v in generators.flite.voices())
+        v for v in mix.flite_voices if v in flite.voices())
   accents, variants = (), ()
-  if generators.espeak.is_available():
+  if espeak.is_available():
     accents = tuple(a for a in mix.espeak_accents if _espeak_ok(a, None))
     variants = tuple(v for v in mix.espeak_variants if _espeak_ok(None, v))
   share = mix.flite_share
@@ -74,7 +100,7 @@ def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
   if not (accents and variants):
     share = 1.0 if flite_voices else share
   if not flite_voices and not (accents and variants):
-    raise generators.EngineError(
+    raise EngineError(
         'No speech engine voice is installed; run tools/setup.sh (Debian '
         'packages espeak-ng and flite).')
   return dataclasses.replace(
@@ -84,7 +110,7 @@ def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
 
 def _espeak_ok(accent, variant) -> bool:
   try:
-    generators.espeak.check({'voice': accent or 'en-us',
+    espeak.check({'voice': accent or 'en-us',
                              'variant': variant or 'klatt'})
     return True
   except ValueError:

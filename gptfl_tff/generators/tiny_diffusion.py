@@ -26,7 +26,7 @@ import json
 import os
 
 
-def _write_tokenizer(folder: str) -> None:
+def write_tokenizer(folder: str) -> None:
   """A byte-level CLIP vocabulary with no merges (every byte one token)."""
   # GPT-2/CLIP byte-to-unicode table.
   printable = (list(range(ord('!'), ord('~') + 1)) +
@@ -62,7 +62,7 @@ def create_tiny_pipeline(folder: str, seed: int = 0) -> str:
 
   torch.manual_seed(seed)
   tok_dir = os.path.join(folder, '_tokenizer_src')
-  _write_tokenizer(tok_dir)
+  write_tokenizer(tok_dir)
   tokenizer = transformers.CLIPTokenizer(
       os.path.join(tok_dir, 'vocab.json'), os.path.join(tok_dir, 'merges.txt'),
       model_max_length=77)

@@ -18,8 +18,9 @@ import os
 
 import tensorflow as tf
 
-from gptfl_tff import generators
+from gptfl_tff.generators import flite
 from tests import fixtures
+
 
 def _run(args):
   return fixtures.run_module('generation.speech_main', args)
@@ -28,7 +29,7 @@ def _run(args):
 class SpeechMainTest(tf.test.TestCase):
 
   def test_two_jobs_then_rerun(self):
-    if not generators.flite.is_available():
+    if not flite.is_available():
       self.skipTest('flite not installed (tools/setup.sh)')
     out = self.create_tempdir().full_path
     first = _run(['--gen_labels=yes,no', '--gen_prompts_per_label=3',

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.generators (espeak-ng and flite, run for real)."""
+"""Tests for gptfl_tff.generators.speech (espeak-ng and flite, for real)."""
 
 import dataclasses
 
@@ -19,8 +19,9 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import generators
 from gptfl_tff import prompts
+from gptfl_tff.generators import espeak
+from gptfl_tff.generators import flite
 from gptfl_tff.generators import speech
 
 
@@ -38,7 +39,7 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(('flite', _FLITE), ('espeak', _ESPEAK))
   def test_record_is_speech_at_task_rate_and_reproducible(self, params):
-    if not generators.SPEECH_ENGINES[params['engine']].is_available():
+    if not speech.SPEECH_ENGINES[params['engine']].is_available():
       self.skipTest(f"{params['engine']} not installed (tools/setup.sh)")
     a = speech.make_record(_prompt(params), sample_rate=8000)
     b = speech.make_record(_prompt(params), sample_rate=8000)
@@ -53,21 +54,20 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('engine_version', a.params)
 
   def test_speaking_rate_changes_duration(self):
-    if not generators.flite.is_available():
+    if not flite.is_available():
       self.skipTest('flite not installed')
     slow = speech.make_record(_prompt(dict(_FLITE, wpm=100)), 8000).audio()
     fast = speech.make_record(_prompt(dict(_FLITE, wpm=180)), 8000).audio()
     self.assertGreater(len(slow), 1.4 * len(fast))
 
   def test_missing_voice_is_reported(self):
-    if not generators.espeak.is_available():
+    if not espeak.is_available():
       self.skipTest('espeak-ng not installed')
     with self.assertRaisesRegex(ValueError, "variant 'no-such' is not"):
       speech.make_record(_prompt(dict(_ESPEAK, variant='no-such')), 8000)
 
   def test_installed_mix_drops_missing_voices(self):
-    if not (generators.espeak.is_available() and
-            generators.flite.is_available()):
+    if not (espeak.is_available() and flite.is_available()):
       self.skipTest('engines not installed')
     mix = dataclasses.replace(
         prompts.VoiceMix(), flite_voices=('kal', 'nosuch'),
@@ -77,8 +77,8 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(got.espeak_variants, ('klatt',))
 
   def test_unknown_engine(self):
-    with self.assertRaisesRegex(generators.EngineError, 'Unknown speech'):
-      generators.speech_engine('say')
+    with self.assertRaisesRegex(speech.EngineError, 'Unknown speech'):
+      speech.speech_engine('say')
 
 
 if __name__ == '__main__':
