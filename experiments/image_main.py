@@ -21,10 +21,15 @@ r"""Image FL: baselines, or the GPT-FL chain with Stable Diffusion.
   python -m experiments.image_main --data_dir=... --gen_model=/models/sd21 \
       --gen_prompts_per_label=500
 
+  # GPT-FL with KerasCV's StableDiffusionV2 (weights download on first use):
+  python -m experiments.image_main --data_dir=... --gen_backend=keras_cv \
+      --gen_resolution=512
+
   # Plumbing check with a tiny random pipeline (a stand-in, not a model):
   python -m experiments.image_main --data_dir=... --gen_tiny_random_model ...
 """
 
+import enum
 import json
 import os
 
@@ -36,9 +41,21 @@ from gptfl_tff import image_experiment
 from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff import pretrain
+from gptfl_tff.generators import keras_cv_diffusion
 from gptfl_tff.generators import stable_diffusion
 from gptfl_tff.generators import tiny_diffusion
 from gptfl_tff.tasks import images
+
+
+class GenBackend(enum.Enum):
+  DIFFUSERS = 'diffusers'
+  KERAS_CV = 'keras_cv'
+
+
+class KerasCVWeights(enum.Enum):
+  PRETRAINED = 'pretrained'
+  RANDOM = 'random'
+
 
 _TASK = flags.DEFINE_enum('task', 'cifar10', sorted(images.TASKS), 'Task.')
 _DATA_DIR = flags.DEFINE_string(
@@ -68,6 +85,16 @@ _MAX_MINUTES = flags.DEFINE_float('max_minutes', 0, 'Wall-time budget.')
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 5, 'Evaluate every k.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed.')
 _INITIAL_MODEL = flags.DEFINE_string('initial_model', None, 'Start model.')
+
+
+_GEN_BACKEND = flags.DEFINE_enum_class(
+    'gen_backend', GenBackend.DIFFUSERS, GenBackend,
+    'Image generator: diffusers (SD 2.1, --gen_model) or keras_cv '
+    '(StableDiffusionV2; selecting it runs GPT-FL).')
+_GEN_KERAS_CV_WEIGHTS = flags.DEFINE_enum_class(
+    'gen_keras_cv_weights', KerasCVWeights.PRETRAINED, KerasCVWeights,
+    'KerasCV weights: pretrained (downloaded on first use) or random '
+    '(full size, no download; plumbing/throughput only).')
 _GEN_MODEL = flags.DEFINE_string(
     'gen_model', None, 'Run GPT-FL: SD model id or saved pipeline folder.')
 _GEN_TINY_RANDOM_MODEL = flags.DEFINE_bool(
@@ -77,7 +104,8 @@ _GEN_TINY_RANDOM_MODEL = flags.DEFINE_bool(
 _GEN_PROMPTS_PER_LABEL = flags.DEFINE_integer('gen_prompts_per_label', 500, '')
 _GEN_STEPS = flags.DEFINE_integer('gen_steps', 25, 'Denoising steps.')
 _GEN_RESOLUTION = flags.DEFINE_integer('gen_resolution', 768, 'SD output.')
-_GEN_BATCH_SIZE = flags.DEFINE_integer('gen_batch_size', 4, 'SD batch.')
+_GEN_BATCH_SIZE = flags.DEFINE_integer(
+    'gen_batch_size', 8, 'Images per SD pipeline call.')
 _SERVER_PRETRAIN_EPOCHS = flags.DEFINE_integer('server_pretrain_epochs', 50, '')
 _SERVER_PRETRAIN_LR = flags.DEFINE_float('server_pretrain_learning_rate',
                                          1e-3, 'AdamW lr.')
@@ -92,6 +120,14 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if _GEN_MODEL.value and _GEN_TINY_RANDOM_MODEL.value:
     raise app.UsageError('Give --gen_model or --gen_tiny_random_model.')
+  keras_cv = _GEN_BACKEND.value == GenBackend.KERAS_CV
+  if keras_cv and (_GEN_MODEL.value or _GEN_TINY_RANDOM_MODEL.value):
+    raise app.UsageError(
+        '--gen_model and --gen_tiny_random_model are diffusers flags; with '
+        '--gen_backend=keras_cv use --gen_keras_cv_weights.')
+  if keras_cv and _GEN_RESOLUTION.value % 128:
+    raise app.UsageError('--gen_backend=keras_cv needs --gen_resolution a '
+                         'multiple of 128 (512 or 768).')
   out = os.path.join(_ROOT_OUTPUT_DIR.value, _EXPERIMENT_NAME.value)
   io_utils.write_flags(out, __name__)
   config = image_experiment.ImageExperimentConfig(
@@ -111,26 +147,29 @@ def main(argv):
       client_batch_size=_CLIENT_BATCH_SIZE.value, rounds=_ROUNDS.value,
       max_minutes=_MAX_MINUTES.value, eval_every=_EVAL_EVERY.value,
       seed=_SEED.value, initial_model=_INITIAL_MODEL.value, output_dir=out)
-  if not (_GEN_MODEL.value or _GEN_TINY_RANDOM_MODEL.value):
+  if not (_GEN_MODEL.value or _GEN_TINY_RANDOM_MODEL.value or keras_cv):
     image_experiment.run(config)
     return
-  model = _GEN_MODEL.value
-  if _GEN_TINY_RANDOM_MODEL.value:
-    model = os.path.join(out, 'tiny_random_sd')
-    if not os.path.isdir(model):
-      tiny_diffusion.create_tiny_pipeline(model, _SEED.value)
+  if keras_cv:
+    diffusion = keras_cv_diffusion.KerasCVConfig(
+        weights=_GEN_KERAS_CV_WEIGHTS.value.value, steps=_GEN_STEPS.value,
+        resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value)
+  else:
+    model = _GEN_MODEL.value
+    if _GEN_TINY_RANDOM_MODEL.value:
+      model = os.path.join(out, 'tiny_random_sd')
+      if not os.path.isdir(model):
+        tiny_diffusion.create_tiny_pipeline(model, _SEED.value)
+    diffusion = stable_diffusion.DiffusionConfig(
+        model=model, steps=_GEN_STEPS.value,
+        resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value,
+        local_files_only=os.path.isdir(model))
   result = image_experiment.run_gptfl(
-      config,
-      stable_diffusion.DiffusionConfig(
-          model=model, steps=_GEN_STEPS.value,
-          resolution=_GEN_RESOLUTION.value,
-          local_files_only=os.path.isdir(model)),
-      _GEN_PROMPTS_PER_LABEL.value,
+      config, diffusion, _GEN_PROMPTS_PER_LABEL.value,
       pretrain.PretrainConfig(
           epochs=_SERVER_PRETRAIN_EPOCHS.value,
           learning_rate=_SERVER_PRETRAIN_LR.value,
-          weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value),
-      _GEN_BATCH_SIZE.value)
+          weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value))
   io_utils.atomic_write_json(os.path.join(out, 'results.json'), result)
   print(json.dumps(result, indent=2))
 

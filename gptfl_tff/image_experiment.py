@@ -16,14 +16,14 @@
 `run` trains FedAvg/FedOpt on an image task (CIFAR-10/100, Flowers102) from
 random init or a pretrained model, with the paper's Dirichlet partition.
 `run_gptfl` first makes the synthetic data and the pretrained model:
-prompts -> Stable Diffusion (diffusers) -> sharded TFRecords -> pretraining
-with keras-cv augmentation -> federated fine-tuning.
+prompts -> Stable Diffusion (diffusers or KerasCV) -> sharded TFRecords ->
+pretraining with keras-cv augmentation -> federated fine-tuning.
 """
 
 import dataclasses
 import functools
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 import tensorflow as tf
@@ -35,6 +35,7 @@ from gptfl_tff import partition
 from gptfl_tff import pretrain
 from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import training_loop
+from gptfl_tff.generators import keras_cv_diffusion
 from gptfl_tff.generators import stable_diffusion
 from gptfl_tff.tasks import images
 
@@ -129,15 +130,25 @@ def run(config: ImageExperimentConfig) -> list[dict[str, Any]]:
 
 def run_gptfl(
     config: ImageExperimentConfig,
-    diffusion: stable_diffusion.DiffusionConfig,
+    diffusion: Union[stable_diffusion.DiffusionConfig,
+                     keras_cv_diffusion.KerasCVConfig],
     prompts_per_label: int,
     pretraining: pretrain.PretrainConfig,
-    gen_batch_size: int = 4,
+    records_per_shard: int = 100,
 ) -> dict[str, Any]:
   """The whole GPT-FL chain on an image task.
 
   Writes `prompts.jsonl`, `synthetic/`, `pretrain/` and `federated/` under
   `config.output_dir`; generation and pretraining resume.
+
+  Args:
+    config: The FL part (task, data, partition, process, rounds).
+    diffusion: The generator: diffusers or KerasCV (its output_size is set
+      to the task's resolution here).
+    prompts_per_label: Synthetic images per class.
+    pretraining: Centralized pretraining on the synthetic images.
+    records_per_shard: Images per TFRecord shard (and per generator call,
+      which batches them by guidance scale).
 
   Returns:
     Synthetic-only and final validation accuracy.
@@ -151,13 +162,16 @@ def run_gptfl(
   prompts_lib.write_jsonl(os.path.join(out, 'prompts.jsonl'), ps)
   diffusion = dataclasses.replace(diffusion, output_size=spec.image_size)
   synthetic_dir = os.path.join(out, 'synthetic')
+  if isinstance(diffusion, keras_cv_diffusion.KerasCVConfig):
+    make_records, model_id = keras_cv_diffusion.make_records, diffusion.model_id
+  else:
+    make_records, model_id = stable_diffusion.make_records, diffusion.model
   generation.generate(
-      ps, synthetic_dir,
-      functools.partial(stable_diffusion.make_records,
-                                   config=diffusion),
-      batch_size=gen_batch_size, info={'seed': config.seed,
-                                       'model_id': diffusion.model},
-      progress=False)
+      ps, synthetic_dir, functools.partial(make_records, config=diffusion),
+      records_per_shard=records_per_shard,
+      # Whole shards to make_records, which batches them by guidance scale.
+      batch_size=records_per_shard,
+      info={'seed': config.seed, 'model_id': model_id}, progress=False)
   pretrain_dir = os.path.join(out, 'pretrain')
   pretrained = os.path.join(pretrain_dir, 'pretrained.keras')
   if not os.path.exists(pretrained):

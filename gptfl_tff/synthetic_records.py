@@ -32,6 +32,7 @@ shard.
 """
 
 import dataclasses
+import io
 import json
 import os
 from typing import Any, Iterable, Iterator, Optional
@@ -77,6 +78,24 @@ class SyntheticRecord:
     pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype('<i2')
     return cls(id_, label, label_name, KIND_AUDIO, pcm.tobytes(),
                int(sample_rate), dict(params))
+
+  @classmethod
+  def from_image(cls, id_, label, label_name, image, size, params):
+    """Builds an image record: `image` resized to `size` x `size`, as PNG.
+
+    Args:
+      id_, label, label_name, params: The record's fields.
+      image: A PIL image or an (h, w, 3) uint8 array.
+      size: Side of the stored image (the task resolution), bicubic.
+    """
+    from PIL import Image  # pylint: disable=g-import-not-at-top
+    if not isinstance(image, Image.Image):
+      image = Image.fromarray(np.asarray(image, np.uint8))
+    image = image.convert('RGB').resize((size, size), Image.BICUBIC)
+    buf = io.BytesIO()
+    image.save(buf, format='PNG')
+    return cls(id_, label, label_name, KIND_IMAGE, buf.getvalue(), 0,
+               dict(params))
 
   def audio(self) -> np.ndarray:
     """The samples of an audio record as float32 in [-1, 1]."""

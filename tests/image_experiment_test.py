@@ -42,10 +42,10 @@ class ImageExperimentTest(tf.test.TestCase):
     result = image_experiment.run_gptfl(
         config,
         stable_diffusion.DiffusionConfig(model=sd, steps=1, resolution=32,
-                                         local_files_only=True),
+                                         batch_size=3, local_files_only=True),
         prompts_per_label=2,
         pretraining=pretrain.PretrainConfig(epochs=1, batch_size=4),
-        gen_batch_size=3)
+        records_per_shard=8)
     self.assertEqual(result['rounds'], 2)
     self.assertBetween(result['synthetic_only_accuracy'], 0.0, 1.0)
     with open(os.path.join(out, 'synthetic', 'manifest.json')) as f:

@@ -54,6 +54,23 @@ class SyntheticRecordsTest(tf.test.TestCase):
     self.assertEqual(tf.io.decode_png(parsed['data']).shape, (4, 4, 3))
     self.assertEqual(list(synthetic_records.read_records([path])), [record])
 
+  def test_from_image_resizes_to_task_size_png(self):
+    # A left-black, right-white 64x64 image, from an array and from PIL.
+    pixels = np.zeros([64, 64, 3], np.uint8)
+    pixels[:, 32:] = 255
+    record = synthetic_records.SyntheticRecord.from_image(
+        'i1', 2, 'bird', pixels, 8, {'seed': 5})
+    self.assertEqual(record.kind, synthetic_records.KIND_IMAGE)
+    self.assertEqual(record.params, {'seed': 5})
+    small = tf.io.decode_png(record.data).numpy()
+    self.assertEqual(small.shape, (8, 8, 3))
+    self.assertAllEqual(small[:, 0], np.zeros([8, 3]))
+    self.assertAllEqual(small[:, -1], np.full([8, 3], 255))
+    from PIL import Image  # pylint: disable=g-import-not-at-top
+    again = synthetic_records.SyntheticRecord.from_image(
+        'i1', 2, 'bird', Image.fromarray(pixels), 8, {'seed': 5})
+    self.assertEqual(again, record)
+
   def test_shard_names_and_errors(self):
     self.assertEqual(synthetic_records.shard_name('synthetic', 3, 12),
                      'synthetic-00003-of-00012.tfrecord')

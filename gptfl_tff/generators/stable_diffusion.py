@@ -19,14 +19,17 @@ multistep scheduler, and a guidance scale drawn per image from the integers
 `StableDiffusionPipeline` from a model id (`stabilityai/stable-diffusion-2-1`)
 or a local folder through `from_pretrained`, runs it in fp16 on CUDA and fp32
 on CPU, and writes each image, resized to the task resolution, as a PNG
-record. Images of one call share a guidance scale, so a batch is split by
-guidance scale; every image has its own `torch.Generator` seeded from its
-prompt, so an image does not depend on what it was batched with (up to
-floating-point batching effects).
+record. Images of one pipeline call share a guidance scale, so the prompts
+given to `make_records` are grouped by scale and each group is cut into
+calls of `batch_size` images: give it a whole shard (as
+`image_experiment.run_gptfl` does) and nearly every call is full, where
+cutting consecutive prompts first would split each batch into up to five
+calls. Every image has its own `torch.Generator` seeded from its prompt, so
+an image does not depend on what it was batched with (up to floating-point
+batching effects).
 """
 
 import dataclasses
-import io
 import os
 from typing import Sequence
 
@@ -45,6 +48,8 @@ class DiffusionConfig:
     steps: Denoising steps.
     resolution: Generated image side (SD 2.1: 768; 2.1-base: 512).
     output_size: Side of the stored image (the task resolution).
+    batch_size: Images per pipeline call (8 was the fastest on one GPU,
+      docs/results.md).
     device: 'cuda', 'cpu' or 'auto'.
     local_files_only: Never touch the network (required offline).
   """
@@ -53,14 +58,17 @@ class DiffusionConfig:
   steps: int = 25
   resolution: int = 768
   output_size: int = 32
+  batch_size: int = 8
   device: str = 'auto'
   local_files_only: bool = False
 
   def __post_init__(self):
-    if self.steps < 1 or self.resolution % 8 or self.output_size < 1:
+    if (self.steps < 1 or self.resolution % 8 or self.output_size < 1 or
+        self.batch_size < 1):
       raise ValueError(
-          'Need steps >= 1, resolution a multiple of 8 and output_size >= 1; '
-          f'got {self.steps}, {self.resolution}, {self.output_size}.')
+          'Need steps >= 1, resolution a multiple of 8, output_size >= 1 and '
+          f'batch_size >= 1; got {self.steps}, {self.resolution}, '
+          f'{self.output_size}, {self.batch_size}.')
 
 
 _PIPELINES = {}
@@ -116,31 +124,51 @@ def load_pipeline(config: DiffusionConfig):
 def make_records(
     batch: Sequence[prompts_lib.Prompt], config: DiffusionConfig
 ) -> list[synthetic_records.SyntheticRecord]:
-  """Generates one image per prompt (a `generation.RecordsFn`)."""
+  """Generates one image per prompt (a `generation.RecordsFn`).
+
+  Args:
+    batch: Prompts (best a whole shard: see the module docstring).
+    config: How to generate.
+
+  Returns:
+    One PNG record per prompt, in the order of `batch`.
+  """
   import torch  # pylint: disable=g-import-not-at-top
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   pipe = load_pipeline(config)
   device = _device(config)
   out = {}
-  by_scale = {}
-  for p in batch:
-    by_scale.setdefault(p.params['guidance_scale'], []).append(p)
-  for scale, group in sorted(by_scale.items()):
+  for scale, call in calls_by_guidance(batch, config.batch_size):
     generators = [torch.Generator(device).manual_seed(p.params['seed'])
-                  for p in group]
+                  for p in call]
     images = pipe(
-        prompt=[p.text for p in group], guidance_scale=float(scale),
+        prompt=[p.text for p in call], guidance_scale=float(scale),
         num_inference_steps=config.steps, height=config.resolution,
         width=config.resolution, generator=generators,
         output_type='pil').images
-    for p, image in zip(group, images):
-      image = image.convert('RGB').resize(
-          (config.output_size, config.output_size), Image.BICUBIC)
-      buf = io.BytesIO()
-      image.save(buf, format='PNG')
-      out[p.id] = synthetic_records.SyntheticRecord(
-          p.id, p.label_id, p.label, synthetic_records.KIND_IMAGE,
-          buf.getvalue(), 0,
+    for p, image in zip(call, images):
+      out[p.id] = synthetic_records.SyntheticRecord.from_image(
+          p.id, p.label_id, p.label, image, config.output_size,
           dict(p.params, model_id=config.model, steps=config.steps,
                resolution=config.resolution, prompt_text=p.text))
   return [out[p.id] for p in batch]
+
+
+def calls_by_guidance(
+    batch: Sequence[prompts_lib.Prompt], batch_size: int
+) -> list[tuple[float, list[prompts_lib.Prompt]]]:
+  """Groups prompts by guidance scale, then cuts groups into calls.
+
+  Args:
+    batch: Prompts, each with a `guidance_scale` param.
+    batch_size: Most prompts per call.
+
+  Returns:
+    (guidance scale, prompts) per pipeline call, scales ascending, prompts
+    in their order within a scale.
+  """
+  by_scale = {}
+  for p in batch:
+    by_scale.setdefault(float(p.params['guidance_scale']), []).append(p)
+  return [(scale, group[i:i + batch_size])
+          for scale, group in sorted(by_scale.items())
+          for i in range(0, len(group), batch_size)]

@@ -48,6 +48,12 @@ class ImageMainTest(tf.test.TestCase):
     result = _run(['--gen_model=x', '--gen_tiny_random_model'])
     self.assertNotEqual(result.returncode, 0)
     self.assertIn('--gen_model or --gen_tiny_random_model', result.stderr)
+    result = _run(['--gen_backend=keras_cv', '--gen_tiny_random_model'])
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn('use --gen_keras_cv_weights', result.stderr)
+    result = _run(['--gen_backend=keras_cv', '--gen_resolution=600'])
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn('multiple of 128', result.stderr)
 
 
 if __name__ == '__main__':

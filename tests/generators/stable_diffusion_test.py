@@ -21,6 +21,8 @@ import functools
 import io
 import os
 import tempfile
+import types
+from unittest import mock
 
 from PIL import Image
 import tensorflow as tf
@@ -56,6 +58,32 @@ class StableDiffusionTest(tf.test.TestCase):
       self.assertEqual(r.params['seed'], p.params['seed'])
       self.assertEqual(r.params['model_id'], self.model_dir)
 
+  def test_calls_are_full_batches_of_one_guidance_scale(self):
+    calls = []
+
+    def fake_pipe(prompt, guidance_scale, generator, **kwargs):
+      del kwargs
+      self.assertLen(generator, len(prompt))
+      calls.append((guidance_scale, len(prompt)))
+      return types.SimpleNamespace(
+          images=[Image.new('RGB', (32, 32))] * len(prompt))
+
+    ps = prompts.create_image_prompts(['cat', 'dog'], 20, seed=3)
+    per_scale = {}
+    for p in ps:
+      scale = p.params['guidance_scale']
+      per_scale[scale] = per_scale.get(scale, 0) + 1
+    with mock.patch.object(stable_diffusion, 'load_pipeline',
+                           return_value=fake_pipe):
+      records = stable_diffusion.make_records(
+          ps, self._config(batch_size=4, device='cpu'))
+    self.assertEqual([r.id for r in records], [p.id for p in ps])
+    expected = []
+    for scale, n in sorted(per_scale.items()):
+      expected += [(float(scale), 4)] * (n // 4)
+      expected += [(float(scale), n % 4)] if n % 4 else []
+    self.assertEqual(calls, expected)
+
   def test_image_depends_on_its_seed_not_its_batch(self):
     ps = prompts.create_image_prompts(['ship'], 4, seed=1)
     together = stable_diffusion.make_records(ps, self._config())
@@ -89,6 +117,8 @@ class StableDiffusionTest(tf.test.TestCase):
   def test_bad_config(self):
     with self.assertRaisesRegex(ValueError, 'multiple of 8'):
       stable_diffusion.DiffusionConfig(resolution=30)
+    with self.assertRaisesRegex(ValueError, 'batch_size >= 1'):
+      stable_diffusion.DiffusionConfig(batch_size=0)
 
 
 if __name__ == '__main__':
