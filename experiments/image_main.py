@@ -85,8 +85,6 @@ _MAX_MINUTES = flags.DEFINE_float('max_minutes', 0, 'Wall-time budget.')
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 5, 'Evaluate every k.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed.')
 _INITIAL_MODEL = flags.DEFINE_string('initial_model', None, 'Start model.')
-
-
 _GEN_BACKEND = flags.DEFINE_enum_class(
     'gen_backend', GenBackend.DIFFUSERS, GenBackend,
     'Image generator: diffusers (SD 2.1, --gen_model) or keras_cv '
