@@ -113,9 +113,8 @@ _ROOT_OUTPUT_DIR = flags.DEFINE_string('root_output_dir', '/tmp/gptfl_tff', '')
 _EXPERIMENT_NAME = flags.DEFINE_string('experiment_name', 'image', '')
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+def _diffusion_config(out: str):
+  """The generator's config from the flags; None: no GPT-FL, a baseline."""
   if _GEN_MODEL.value and _GEN_TINY_RANDOM_MODEL.value:
     raise app.UsageError('Give --gen_model or --gen_tiny_random_model.')
   keras_cv = _GEN_BACKEND.value == GenBackend.KERAS_CV
@@ -123,10 +122,29 @@ def main(argv):
     raise app.UsageError(
         '--gen_model and --gen_tiny_random_model are diffusers flags; with '
         '--gen_backend=keras_cv use --gen_keras_cv_weights.')
-  if keras_cv and _GEN_RESOLUTION.value % 128:
-    raise app.UsageError('--gen_backend=keras_cv needs --gen_resolution a '
-                         'multiple of 128 (512 or 768).')
+  try:
+    if keras_cv:
+      return keras_cv_diffusion.KerasCVConfig(
+          weights=_GEN_KERAS_CV_WEIGHTS.value.value, steps=_GEN_STEPS.value,
+          resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value)
+    if _GEN_MODEL.value or _GEN_TINY_RANDOM_MODEL.value:
+      # The tiny stand-in is created in {out}/tiny_random_sd before use.
+      model = _GEN_MODEL.value or os.path.join(out, 'tiny_random_sd')
+      return stable_diffusion.DiffusionConfig(
+          model=model, steps=_GEN_STEPS.value,
+          resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value,
+          local_files_only=(_GEN_TINY_RANDOM_MODEL.value or
+                            os.path.isdir(model)))
+  except ValueError as e:
+    raise app.UsageError(f'Bad generation flags: {e}') from e
+  return None
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   out = os.path.join(_ROOT_OUTPUT_DIR.value, _EXPERIMENT_NAME.value)
+  diffusion = _diffusion_config(out)
   io_utils.write_flags(out, __name__)
   config = image_experiment.ImageExperimentConfig(
       task=_TASK.value, data_dir=_DATA_DIR.value,
@@ -145,23 +163,11 @@ def main(argv):
       client_batch_size=_CLIENT_BATCH_SIZE.value, rounds=_ROUNDS.value,
       max_minutes=_MAX_MINUTES.value, eval_every=_EVAL_EVERY.value,
       seed=_SEED.value, initial_model=_INITIAL_MODEL.value, output_dir=out)
-  if not (_GEN_MODEL.value or _GEN_TINY_RANDOM_MODEL.value or keras_cv):
+  if diffusion is None:
     image_experiment.run(config)
     return
-  if keras_cv:
-    diffusion = keras_cv_diffusion.KerasCVConfig(
-        weights=_GEN_KERAS_CV_WEIGHTS.value.value, steps=_GEN_STEPS.value,
-        resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value)
-  else:
-    model = _GEN_MODEL.value
-    if _GEN_TINY_RANDOM_MODEL.value:
-      model = os.path.join(out, 'tiny_random_sd')
-      if not os.path.isdir(model):
-        tiny_diffusion.create_tiny_pipeline(model, _SEED.value)
-    diffusion = stable_diffusion.DiffusionConfig(
-        model=model, steps=_GEN_STEPS.value,
-        resolution=_GEN_RESOLUTION.value, batch_size=_GEN_BATCH_SIZE.value,
-        local_files_only=os.path.isdir(model))
+  if _GEN_TINY_RANDOM_MODEL.value and not os.path.isdir(diffusion.model):
+    tiny_diffusion.create_tiny_pipeline(diffusion.model, _SEED.value)
   result = image_experiment.run_gptfl(
       config, diffusion, _GEN_PROMPTS_PER_LABEL.value,
       pretrain.PretrainConfig(

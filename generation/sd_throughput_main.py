@@ -56,36 +56,27 @@ _ROOT_OUTPUT_DIR = flags.DEFINE_string('root_output_dir', '/tmp/gptfl_tff', '')
 _EXPERIMENT_NAME = flags.DEFINE_string('experiment_name', 'sd_throughput', '')
 
 
-def _ints(flag) -> list[int]:
+def _numbers(flag, kind):
   try:
-    values = [int(v) for v in flag.value]
+    return [kind(v) for v in flag.value]
   except ValueError as e:
-    raise app.UsageError(f'--{flag.name} takes integers: {e}') from e
-  if not values or min(values) < 1:
-    raise app.UsageError(f'--{flag.name} needs positive integers.')
-  return values
+    raise app.UsageError(f'--{flag.name} takes {kind.__name__}s: {e}') from e
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  resolutions = _ints(_GEN_RESOLUTIONS)
-  if any(r % 8 for r in resolutions):
-    raise app.UsageError('--gen_resolutions must be multiples of 8.')
+  grid = (_numbers(_GEN_RESOLUTIONS, int), _numbers(_GEN_BATCH_SIZES, int),
+          _numbers(_GEN_STEPS, int), _numbers(_GEN_GUIDANCE_SCALES, float),
+          _GEN_REPEATS.value)
   try:
-    scales = [float(v) for v in _GEN_GUIDANCE_SCALES.value]
+    sd_benchmark.check_grid(*grid)
   except ValueError as e:
-    raise app.UsageError(f'--gen_guidance_scales takes numbers: {e}') from e
-  if not scales or min(scales) < 1:
-    raise app.UsageError('--gen_guidance_scales needs values >= 1.')
-  if _GEN_REPEATS.value < 1:
-    raise app.UsageError('--gen_repeats must be >= 1.')
+    raise app.UsageError(str(e)) from e
   out = os.path.join(_ROOT_OUTPUT_DIR.value, _EXPERIMENT_NAME.value)
   io_utils.write_flags(out, __name__)
   result = sd_benchmark.benchmark(
-      _GEN_DEVICE.value.value, resolutions, _ints(_GEN_BATCH_SIZES),
-      _ints(_GEN_STEPS), scales, _GEN_REPEATS.value,
-      tiny=_GEN_TINY_RANDOM_MODEL.value)
+      _GEN_DEVICE.value.value, *grid, tiny=_GEN_TINY_RANDOM_MODEL.value)
   io_utils.atomic_write_json(os.path.join(out, 'timings.json'), result)
   table = sd_benchmark.to_markdown(result)
   io_utils.atomic_write_text(os.path.join(out, 'timings.md'), table)

@@ -11,11 +11,13 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tiny in-test data: FSDD-style WAV folders of synthetic tones.
+"""Tiny in-test data and shared checks.
 
-Digit d is a tone at 300 + 150 d Hz (speaker-dependent detune, noise), so a
-model can learn it in a few steps, and every format the loaders accept can
-be produced without touching real data.
+FSDD-style WAV folders of synthetic tones: digit d is a tone at 300 + 150 d
+Hz (speaker-dependent detune, noise), so a model can learn it in a few
+steps, and every format the loaders accept can be produced without touching
+real data. `assert_image_records` is the record contract every image
+generator shares.
 """
 
 import io
@@ -120,3 +122,16 @@ def run_module(module: str, args: list[str], env: dict | None = None,
       [sys.executable, '-m', module] + args, cwd=REPO,
       env=dict(env if env is not None else os.environ, PYTHONPATH=REPO),
       capture_output=True, text=True, timeout=timeout)
+
+
+def assert_image_records(test, prompts, records, size, model_id):
+  """One PNG record per prompt, in order, `size` px, with its params."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import synthetic_records  # pylint: disable=g-import-not-at-top
+  test.assertEqual([r.id for r in records], [p.id for p in prompts])
+  for p, r in zip(prompts, records):
+    test.assertEqual(r.kind, synthetic_records.KIND_IMAGE)
+    test.assertEqual(Image.open(io.BytesIO(r.data)).size, (size, size))
+    test.assertEqual(r.params['guidance_scale'], p.params['guidance_scale'])
+    test.assertEqual(r.params['seed'], p.params['seed'])
+    test.assertEqual(r.params['model_id'], model_id)

@@ -135,8 +135,10 @@ def load_model(config: KerasCVConfig):
         part.compile(jit_compile=True)
       setattr(model, name, part)
     if not bpe_path:
-      bpe_path = write_byte_bpe(
-          os.path.join(tempfile.mkdtemp(), 'byte_bpe.txt.gz'))
+      # The tokenizer reads its vocabulary when built.
+      with tempfile.TemporaryDirectory() as tmp:
+        model._tokenizer = sd.SimpleTokenizer(  # pylint: disable=protected-access
+            bpe_path=write_byte_bpe(os.path.join(tmp, 'byte_bpe.txt.gz')))
   if bpe_path:
     model._tokenizer = sd.SimpleTokenizer(bpe_path=bpe_path)  # pylint: disable=protected-access
   try:

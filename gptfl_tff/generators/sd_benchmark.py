@@ -25,7 +25,6 @@ conversion). The images are noise; only the timings mean anything.
 """
 
 import dataclasses
-import os
 import tempfile
 import time
 from typing import Any, Sequence
@@ -102,15 +101,10 @@ def create_sd21_random_pipeline(device: str, dtype: Any = None):
     The pipeline, on `device`.
   """
   import diffusers  # pylint: disable=g-import-not-at-top
-  import transformers  # pylint: disable=g-import-not-at-top
   unet, vae, text_encoder = create_sd21_components(device, dtype)
-  with tempfile.TemporaryDirectory() as tmp:
-    tiny_diffusion.write_tokenizer(tmp)
-    tokenizer = transformers.CLIPTokenizer(
-        os.path.join(tmp, 'vocab.json'), os.path.join(tmp, 'merges.txt'),
-        model_max_length=77)
   pipe = diffusers.StableDiffusionPipeline(
-      vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+      vae=vae, text_encoder=text_encoder,
+      tokenizer=tiny_diffusion.create_tokenizer(), unet=unet,
       scheduler=diffusers.DPMSolverMultistepScheduler(**SD21_SCHEDULER),
       safety_checker=None, feature_extractor=None,
       requires_safety_checker=False)
@@ -129,6 +123,27 @@ class Timing:
   seconds: float
   images_per_second: float
   peak_memory_gib: float
+
+
+def check_grid(resolutions: Sequence[int], batch_sizes: Sequence[int],
+               steps: Sequence[int], guidance_scales: Sequence[float],
+               repeats: int = 1) -> None:
+  """Checks a timing grid before any model is built.
+
+  Raises:
+    ValueError: If an axis is empty, a size, step count or repeat count is
+      below 1, a resolution is not a multiple of 8, or a guidance scale is
+      below 1.
+  """
+  if not (resolutions and batch_sizes and steps and guidance_scales):
+    raise ValueError('Every grid axis needs at least one value.')
+  if min(list(resolutions) + list(batch_sizes) + list(steps) + [repeats]) < 1:
+    raise ValueError('Resolutions, batch sizes, steps and repeats must be '
+                     '>= 1.')
+  if any(r % 8 for r in resolutions):
+    raise ValueError(f'Resolutions must be multiples of 8; got {resolutions}.')
+  if min(guidance_scales) < 1:
+    raise ValueError(f'Guidance scales must be >= 1; got {guidance_scales}.')
 
 
 def measure(pipe, resolutions: Sequence[int], batch_sizes: Sequence[int],
@@ -152,13 +167,10 @@ def measure(pipe, resolutions: Sequence[int], batch_sizes: Sequence[int],
     One `Timing` per grid point.
 
   Raises:
-    ValueError: On an empty grid or a resolution not a multiple of 8.
+    ValueError: On a bad grid (see `check_grid`).
   """
   import torch  # pylint: disable=g-import-not-at-top
-  if not (resolutions and batch_sizes and steps and guidance_scales):
-    raise ValueError('Every grid axis needs at least one value.')
-  if any(r % 8 for r in resolutions):
-    raise ValueError(f'Resolutions must be multiples of 8; got {resolutions}.')
+  check_grid(resolutions, batch_sizes, steps, guidance_scales, repeats)
   cuda = pipe.device.type == 'cuda'
 
   def call(resolution, batch_size, n_steps, scale):
@@ -209,10 +221,12 @@ def benchmark(device: str, resolutions: Sequence[int],
 
   Raises:
     RuntimeError: If CUDA was asked for and is not available.
+    ValueError: On a bad grid (checked before the model is built).
   """
   import diffusers  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
   import transformers  # pylint: disable=g-import-not-at-top
+  check_grid(resolutions, batch_sizes, steps, guidance_scales, repeats)
   if device == 'auto':
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
   if device == 'cuda' and not torch.cuda.is_available():

@@ -24,9 +24,10 @@ nothing measured with it is an accuracy.
 
 import json
 import os
+import tempfile
 
 
-def write_tokenizer(folder: str) -> None:
+def _write_tokenizer(folder: str) -> None:
   """A byte-level CLIP vocabulary with no merges (every byte one token)."""
   # GPT-2/CLIP byte-to-unicode table.
   printable = (list(range(ord('!'), ord('~') + 1)) +
@@ -54,6 +55,16 @@ def write_tokenizer(folder: str) -> None:
     f.write('#version: 0.2\n')
 
 
+def create_tokenizer():
+  """The byte-level `CLIPTokenizer` of `_write_tokenizer` (77 tokens)."""
+  import transformers  # pylint: disable=g-import-not-at-top
+  with tempfile.TemporaryDirectory() as tmp:
+    _write_tokenizer(tmp)
+    return transformers.CLIPTokenizer(
+        os.path.join(tmp, 'vocab.json'), os.path.join(tmp, 'merges.txt'),
+        model_max_length=77)
+
+
 def create_tiny_pipeline(folder: str, seed: int = 0) -> str:
   """Builds and saves a tiny random SD pipeline; returns `folder`."""
   import diffusers  # pylint: disable=g-import-not-at-top
@@ -61,11 +72,7 @@ def create_tiny_pipeline(folder: str, seed: int = 0) -> str:
   import transformers  # pylint: disable=g-import-not-at-top
 
   torch.manual_seed(seed)
-  tok_dir = os.path.join(folder, '_tokenizer_src')
-  write_tokenizer(tok_dir)
-  tokenizer = transformers.CLIPTokenizer(
-      os.path.join(tok_dir, 'vocab.json'), os.path.join(tok_dir, 'merges.txt'),
-      model_max_length=77)
+  tokenizer = create_tokenizer()
   text_encoder = transformers.CLIPTextModel(transformers.CLIPTextConfig(
       vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
       num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,

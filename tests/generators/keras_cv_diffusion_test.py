@@ -31,9 +31,9 @@ from keras_cv.src import backend as keras_cv_backend
 
 from gptfl_tff import generation
 from gptfl_tff import prompts
-from gptfl_tff import synthetic_records
 from gptfl_tff.generators import keras_cv_diffusion
 from gptfl_tff.generators import stable_diffusion
+from tests import fixtures
 
 _CONFIG = keras_cv_diffusion.KerasCVConfig(
     weights='random', steps=1, resolution=128, output_size=16, batch_size=2,
@@ -56,14 +56,8 @@ class KerasCVDiffusionTest(tf.test.TestCase):
   def test_records_batches_and_seeds(self):
     ps = prompts.create_image_prompts(['airplane', 'cat'], 3, seed=0)
     records = keras_cv_diffusion.make_records(ps, _CONFIG)
-    self.assertEqual([r.id for r in records], [p.id for p in ps])
-    for p, r in zip(ps, records):
-      self.assertEqual(r.kind, synthetic_records.KIND_IMAGE)
-      self.assertEqual(Image.open(io.BytesIO(r.data)).size, (16, 16))
-      self.assertEqual(r.params['guidance_scale'], p.params['guidance_scale'])
-      self.assertEqual(r.params['seed'], p.params['seed'])
-      self.assertEqual(r.params['model_id'],
-                       'keras-cv/StableDiffusionV2:random')
+    fixtures.assert_image_records(self, ps, records, 16,
+                                  'keras-cv/StableDiffusionV2:random')
     # An image depends on its prompt and seed, not on its batch.
     alone = keras_cv_diffusion.make_records(ps[4:5], _CONFIG)[0]
     self.assertAllClose(_pixels(alone), _pixels(records[4]), atol=2.0)

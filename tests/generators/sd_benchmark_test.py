@@ -63,6 +63,11 @@ class SdBenchmarkTest(tf.test.TestCase):
       sd_benchmark.measure(None, [20], [1], [1])
     with self.assertRaisesRegex(ValueError, 'at least one'):
       sd_benchmark.measure(None, [16], [], [1])
+    with self.assertRaisesRegex(ValueError, 'Guidance scales must be >= 1'):
+      sd_benchmark.check_grid([16], [1], [1], [0.5])
+    with self.assertRaisesRegex(ValueError, 'repeats must be >= 1'):
+      sd_benchmark.check_grid([16], [1], [1], [1.0], repeats=0)
+    sd_benchmark.check_grid([512, 768], [1, 8], [25], [1.0, 5.0], repeats=3)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ loaded through the same `from_pretrained` path users take with SD 2.1.
 """
 
 import functools
-import io
 import os
 import tempfile
 import types
@@ -29,9 +28,9 @@ import tensorflow as tf
 
 from gptfl_tff import generation
 from gptfl_tff import prompts
-from gptfl_tff import synthetic_records
 from gptfl_tff.generators import stable_diffusion
 from gptfl_tff.generators import tiny_diffusion
+from tests import fixtures
 
 
 class StableDiffusionTest(tf.test.TestCase):
@@ -50,13 +49,7 @@ class StableDiffusionTest(tf.test.TestCase):
   def test_records_are_task_size_pngs_with_their_params(self):
     ps = prompts.create_image_prompts(['airplane', 'cat'], 3, seed=0)
     records = stable_diffusion.make_records(ps, self._config())
-    self.assertEqual([r.id for r in records], [p.id for p in ps])
-    for p, r in zip(ps, records):
-      self.assertEqual(r.kind, synthetic_records.KIND_IMAGE)
-      self.assertEqual(Image.open(io.BytesIO(r.data)).size, (16, 16))
-      self.assertEqual(r.params['guidance_scale'], p.params['guidance_scale'])
-      self.assertEqual(r.params['seed'], p.params['seed'])
-      self.assertEqual(r.params['model_id'], self.model_dir)
+    fixtures.assert_image_records(self, ps, records, 16, self.model_dir)
 
   def test_calls_are_full_batches_of_one_guidance_scale(self):
     calls = []
