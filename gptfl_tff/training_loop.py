@@ -19,7 +19,7 @@ Each run writes under `{root_output_dir}/{experiment_name}/`:
   * `metrics.csv`: one row per round (train loss and accuracy, round wall
     time, parameters communicated down and up and their running totals, and
     test loss and accuracy on evaluation rounds), rewritten atomically each
-    round;
+    round and read back by `read_metrics`;
   * `tensorboard/`: the same scalars for TensorBoard.
 """
 
@@ -45,6 +45,11 @@ CSV_COLUMNS = (
     'round_seconds', 'params_down', 'params_up', 'cumulative_params_down',
     'cumulative_params_up', 'test_loss', 'test_accuracy',
 )
+
+_INT_COLUMNS = frozenset({
+    'round', 'train_examples', 'params_down', 'params_up',
+    'cumulative_params_down', 'cumulative_params_up',
+})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +163,51 @@ class MetricsWriter:
         if key != 'round' and value is not None and value != '':
           tf.summary.scalar(key, value, step=row['round'])
     self._tb.flush()
+
+
+def read_metrics(path: str) -> list[dict[str, Any]]:
+  """Reads a `metrics.csv` written by `MetricsWriter`.
+
+  Args:
+    path: The `metrics.csv` file of a run.
+
+  Returns:
+    One dict a round, keyed by `CSV_COLUMNS`: ints for the round and the
+    counts, floats for the metrics, `None` for empty cells (the test metrics
+    of rounds without evaluation).
+
+  Raises:
+    FileNotFoundError: If `path` does not exist.
+    ValueError: If the header lacks one of `CSV_COLUMNS` or a cell is not a
+      number.
+  """
+  with open(path, newline='') as f:
+    reader = csv.DictReader(f)
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+      raise ValueError(
+          f'{path} is not a metrics.csv of this project: it lacks the '
+          f'columns {missing}.'
+      )
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+      row = {}
+      for column in CSV_COLUMNS:
+        cell = (raw[column] or '').strip()
+        try:
+          if not cell:
+            row[column] = None
+          elif column in _INT_COLUMNS:
+            row[column] = int(cell)
+          else:
+            row[column] = float(cell)
+        except ValueError:
+          raise ValueError(
+              f'{path} line {line}: column {column!r} holds {cell!r}, not a '
+              'number.'
+          ) from None
+      rows.append(row)
+  return rows
 
 
 def sample_clients(

@@ -48,6 +48,31 @@ class TrainingLoopTest(tf.test.TestCase):
         sorted(f for f in os.listdir(out)), ['metrics.csv', 'tensorboard']
     )
 
+  def test_read_metrics_round_trips_the_writer(self):
+    out = self.create_tempdir().full_path
+    writer = training_loop.MetricsWriter(out)
+    writer.write({'round': 1, 'train_loss': 2.5, 'round_seconds': 3.0,
+                  'params_down': 7, 'test_accuracy': None})
+    writer.write({'round': 2, 'train_loss': 1.0, 'round_seconds': 4.5,
+                  'params_down': 7, 'test_accuracy': 0.25})
+    rows = training_loop.read_metrics(os.path.join(out, 'metrics.csv'))
+    self.assertEqual([r['round'] for r in rows], [1, 2])
+    self.assertEqual([r['params_down'] for r in rows], [7, 7])
+    self.assertIsInstance(rows[0]['params_down'], int)
+    self.assertEqual([r['train_loss'] for r in rows], [2.5, 1.0])
+    self.assertEqual([r['test_accuracy'] for r in rows], [None, 0.25])
+    self.assertIsNone(rows[0]['train_examples'])
+
+  def test_read_metrics_rejects_foreign_and_corrupt_files(self):
+    path = self.create_tempfile(content='round,loss\n1,2\n').full_path
+    with self.assertRaisesRegex(ValueError, 'lacks the columns'):
+      training_loop.read_metrics(path)
+    header = ','.join(training_loop.CSV_COLUMNS)
+    bad = '1,oops' + ',' * (len(training_loop.CSV_COLUMNS) - 2)
+    path = self.create_tempfile(content=f'{header}\n{bad}\n').full_path
+    with self.assertRaisesRegex(ValueError, "line 2: column 'train_loss'"):
+      training_loop.read_metrics(path)
+
   def test_evaluator_is_exact(self):
     model_fn = lambda: tf.keras.Sequential(
         [tf.keras.layers.Input((2,)), tf.keras.layers.Dense(2)])
