@@ -88,8 +88,8 @@ def summarize(
     The `CurveSummary`.
 
   Raises:
-    ValueError: If there are no rows, rounds are not 1, 2, 3, ..., or no
-      round was evaluated.
+    ValueError: If there are no rows, rounds are not 1, 2, 3, ..., a round
+      lacks its wall time, or no round was evaluated.
   """
   if not rows:
     raise ValueError(f'Run {name!r} has no rounds yet.')
@@ -99,6 +99,8 @@ def summarize(
         f'Run {name!r}: rounds must be 1, 2, 3, ... in order; got '
         f'{numbers[:5]}... Was the file written by two runs?'
     )
+  if any(r['round_seconds'] is None for r in rows):
+    raise ValueError(f'Run {name!r} has rounds without a round_seconds.')
   evals = [(r['round'], r['test_accuracy']) for r in rows
            if r['test_accuracy'] is not None]
   if not evals:

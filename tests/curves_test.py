@@ -65,6 +65,8 @@ class CurvesTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.named_parameters(
       ('empty', [], 'no rounds'),
       ('gap', [{'round': 1}, {'round': 3}], 'rounds must be 1, 2, 3'),
+      ('no_time', [{'round': 1, 'round_seconds': None,
+                    'test_accuracy': 0.5}], 'without a round_seconds'),
       ('no_eval', [{'round': 1, 'round_seconds': 1.0,
                     'test_accuracy': None}], 'no evaluated round'),
   )
