@@ -41,25 +41,15 @@ _THRESHOLDS = flags.DEFINE_list(
 _OUTPUT_MD = flags.DEFINE_string('output_md', None, 'Also write the table.')
 
 
-def _parse(values, kind, name, valid, rule):
-  try:
-    parsed = [kind(v) for v in values]
-  except ValueError:
-    raise app.UsageError(f'--{name} must be {rule}; got {values}.') from None
-  if not all(valid(v) for v in parsed):
-    raise app.UsageError(f'--{name} must be {rule}; got {values}.')
-  return parsed
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if not _RUN_DIRS.value:
     raise app.UsageError('Pass --run_dirs (comma-separated run folders).')
-  checkpoints = _parse(_CHECKPOINTS.value, int, 'checkpoints',
-                       lambda c: c >= 1, 'rounds >= 1')
-  thresholds = _parse(_THRESHOLDS.value, float, 'thresholds',
-                      lambda t: 0 < t <= 1, 'fractions in (0, 1]')
+  checkpoints = io_utils.parse_numbers(
+      _CHECKPOINTS, int, 'rounds >= 1', lambda c: c >= 1)
+  thresholds = io_utils.parse_numbers(
+      _THRESHOLDS, float, 'fractions in (0, 1]', lambda t: 0 < t <= 1)
   missing = [d for d in _RUN_DIRS.value
              if not os.path.isfile(os.path.join(d, 'metrics.csv'))]
   if missing:

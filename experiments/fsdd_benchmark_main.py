@@ -56,7 +56,7 @@ def main(argv):
     raise app.UsageError('--data_dir and --output_dir are required.')
   config = fsdd_benchmark.BenchmarkConfig(
       data_dir=_DATA_DIR.value, output_dir=_OUTPUT_DIR.value,
-      seeds=tuple(int(s) for s in _SEEDS.value),
+      seeds=tuple(io_utils.parse_numbers(_SEEDS, int, 'integers')),
       settings=tuple(_SETTINGS.value), rounds=_ROUNDS.value,
       client_epochs=_CLIENT_EPOCHS.value, gen_workers=_GEN_WORKERS.value,
       client_learning_rate=_CLIENT_LR.value,

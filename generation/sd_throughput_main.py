@@ -56,18 +56,13 @@ _ROOT_OUTPUT_DIR = flags.DEFINE_string('root_output_dir', '/tmp/gptfl_tff', '')
 _EXPERIMENT_NAME = flags.DEFINE_string('experiment_name', 'sd_throughput', '')
 
 
-def _numbers(flag, kind):
-  try:
-    return [kind(v) for v in flag.value]
-  except ValueError as e:
-    raise app.UsageError(f'--{flag.name} takes {kind.__name__}s: {e}') from e
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  grid = (_numbers(_GEN_RESOLUTIONS, int), _numbers(_GEN_BATCH_SIZES, int),
-          _numbers(_GEN_STEPS, int), _numbers(_GEN_GUIDANCE_SCALES, float),
+  grid = (io_utils.parse_numbers(_GEN_RESOLUTIONS, int, 'integers'),
+          io_utils.parse_numbers(_GEN_BATCH_SIZES, int, 'integers'),
+          io_utils.parse_numbers(_GEN_STEPS, int, 'integers'),
+          io_utils.parse_numbers(_GEN_GUIDANCE_SCALES, float, 'numbers'),
           _GEN_REPEATS.value)
   try:
     sd_benchmark.check_grid(*grid)

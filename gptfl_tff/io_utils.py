@@ -11,15 +11,20 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Crash-safe file writing: write to a temporary name, then rename."""
+"""Crash-safe file writing (temporary name, then rename) and flag helpers.
+
+The flag helpers are what every binary shares: reading number-list flags
+with a clear usage error, and writing a run's resolved flags.
+"""
 
 import contextlib
 import enum
 import json
 import os
 import tempfile
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from absl import app
 from absl import flags
 import numpy as np
 
@@ -76,6 +81,36 @@ def resolved_flags(*modules: str) -> dict[str, Any]:
       value = flag.value
       out[flag.name] = value.value if isinstance(value, enum.Enum) else value
   return out
+
+
+def parse_numbers(
+    flag: flags.FlagHolder,
+    kind: Callable[[str], Any],
+    rule: str,
+    valid: Callable[[Any], bool] = lambda _: True,
+) -> list[Any]:
+  """The values of a `DEFINE_list` flag as numbers.
+
+  Args:
+    flag: The list flag.
+    kind: `int` or `float`.
+    rule: What the values must be, for the error ("rounds >= 1").
+    valid: Each parsed value must pass this.
+
+  Returns:
+    The parsed values, in order.
+
+  Raises:
+    app.UsageError: Naming the flag and `rule`, if a value does not parse as
+      `kind` or fails `valid`.
+  """
+  try:
+    values = [kind(v) for v in flag.value]
+  except ValueError:
+    values = None
+  if values is None or not all(valid(v) for v in values):
+    raise app.UsageError(f'--{flag.name} must be {rule}; got {flag.value}.')
+  return values
 
 
 def write_flags(run_dir: str, *modules: str) -> None:

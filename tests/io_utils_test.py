@@ -16,6 +16,8 @@
 import json
 import os
 
+from absl import app
+from absl import flags
 import numpy as np
 import tensorflow as tf
 
@@ -45,6 +47,18 @@ class IoUtilsTest(tf.test.TestCase):
     with open(path) as f:
       self.assertEqual(f.read(), 'old')
     self.assertEqual(os.listdir(folder), ['x.txt'])
+
+  def test_parse_numbers(self):
+    values = flags.FlagValues()
+    holder = flags.DEFINE_list('nums', ['1', '2.5'], '', flag_values=values)
+    values(['prog'])
+    self.assertEqual(io_utils.parse_numbers(holder, float, 'numbers'),
+                     [1.0, 2.5])
+    with self.assertRaisesRegex(app.UsageError,
+                                r'--nums must be integers; got \['):
+      io_utils.parse_numbers(holder, int, 'integers')
+    with self.assertRaisesRegex(app.UsageError, '--nums must be < 2'):
+      io_utils.parse_numbers(holder, float, '< 2', lambda v: v < 2)
 
 
 if __name__ == '__main__':
