@@ -26,6 +26,13 @@ This module starts the worker itself, eagerly, from the calling thread, with
   * an `atexit` hook that stops it cleanly on normal exit;
   * its output sent to a log file (or discarded), never to Python's pipes.
 
+`import tensorflow_federated` also installs a stock default context whose
+`ServiceManager` is only released when the interpreter tears its modules
+down; its `__del__` then finds `subprocess` already set to `None` and Python
+prints "Exception ignored in: ... ServiceManager.__del__ ... AttributeError".
+Importing this module registers an `atexit` hook that drops TFF's default
+context while the interpreter is still whole, so that it is freed cleanly.
+
 Note: `worker_binary` serves insecure gRPC on all interfaces (it has no
 bind-address flag); Python reaches it through localhost. Run simulations on
 trusted hosts or behind a firewall.
@@ -47,6 +54,7 @@ Usage:
 import atexit
 import ctypes
 import enum
+import gc
 import os
 import signal
 import subprocess
@@ -196,6 +204,23 @@ _COMPILERS = {
 }
 
 
+def _release_default_context() -> None:
+  """Drops TFF's default context while the interpreter is still whole.
+
+  Registered with `atexit` when this module is imported; `atexit` hooks run
+  before the interpreter clears module globals. Replacing the default
+  context frees the executor stack it holds, such as the stock
+  `ServiceManager` of `import tensorflow_federated` (whose `__del__` would
+  otherwise run at teardown, find `subprocess` set to `None` and print
+  "Exception ignored in ... ServiceManager.__del__"); `gc.collect` frees it
+  even from a reference cycle. This process's worker is stopped by its own,
+  later-registered hook (`Worker.close`), which runs first; that is fine, as
+  the project's contexts do not call the worker when they are released.
+  """
+  tff.test.set_no_default_context()
+  gc.collect()
+
+
 def get_worker(
     clients_in_parallel: int = -1, log_path: Optional[str] = None
 ) -> Worker:
@@ -294,3 +319,6 @@ def shutdown() -> None:
   if _WORKER is not None:
     _WORKER.close()
     _WORKER = None
+
+
+atexit.register(_release_default_context)
