@@ -24,11 +24,18 @@ computed on clients reaches the server through a secure-sum slot:
     nothing; all client output must go to the secure-sum-bitwidth,
     secure-sum or secure-modular-sum slots.
   * DAF: `client_to_server_aggregation` may call only secure-sum intrinsics.
+
+`audit(process.next)` compiles and checks in one call, raising
+`InsecureAggregationError` on a non-secure round. `intrinsic_uris` lists the
+intrinsics anywhere in a computation (e.g. to check that IBLT label discovery
+calls no plain sum).
 """
 
 import dataclasses
 
 import tensorflow_federated as tff
+
+from gptfl_tff import errors
 
 SECURE_INTRINSICS = frozenset({
     'federated_secure_sum',
@@ -37,18 +44,32 @@ SECURE_INTRINSICS = frozenset({
 })
 
 
-class InsecureAggregationError(ValueError):
+class InsecureAggregationError(errors.UserError, ValueError):
   """A client value reaches the server without a secure sum."""
 
 
 @dataclasses.dataclass(frozen=True)
 class CompiledRound:
+  """A round in both production forms.
+
+  Attributes:
+    map_reduce_form: The round as a `MapReduceForm`.
+    distribute_aggregate_form: The round as a `DistributeAggregateForm`.
+  """
+
   map_reduce_form: tff.backends.mapreduce.MapReduceForm
   distribute_aggregate_form: tff.backends.mapreduce.DistributeAggregateForm
 
 
 def compile_round(comp: tff.Computation) -> CompiledRound:
-  """Compiles a round computation (e.g. `process.next`) to MRF and DAF."""
+  """Compiles a round computation (e.g. `process.next`) to MRF and DAF.
+
+  Args:
+    comp: A round computation, such as a learning process's `next`.
+
+  Returns:
+    The round's `CompiledRound`.
+  """
   return CompiledRound(
       tff.backends.mapreduce.get_map_reduce_form_for_computation(comp),
       tff.backends.mapreduce.get_distribute_aggregate_form_for_computation(
@@ -64,8 +85,16 @@ def _num_leaves(type_spec) -> int:
   return 1
 
 
-def aggregation_intrinsics(daf) -> set[str]:
-  """URIs of the intrinsics in DAF's client-to-server aggregation."""
+def intrinsic_uris(comp: tff.Computation) -> set[str]:
+  """URIs of every intrinsic called anywhere in a computation.
+
+  Args:
+    comp: A computation; its building block is walked, nested lambdas and
+      blocks included.
+
+  Returns:
+    The set of intrinsic URIs, e.g. `{'federated_secure_sum_bitwidth'}`.
+  """
   uris = set()
 
   def visit(building_block):
@@ -73,14 +102,37 @@ def aggregation_intrinsics(daf) -> set[str]:
       uris.add(building_block.uri)
     return building_block, False
 
-  tff.framework.transform_postorder(
-      daf.client_to_server_aggregation.to_building_block(), visit
-  )
+  tff.framework.transform_postorder(comp.to_building_block(), visit)
   return uris
 
 
+def aggregation_intrinsics(
+    daf: tff.backends.mapreduce.DistributeAggregateForm,
+) -> set[str]:
+  """URIs of the intrinsics in DAF's client-to-server aggregation.
+
+  Args:
+    daf: A compiled `DistributeAggregateForm`.
+
+  Returns:
+    The intrinsic URIs of `daf.client_to_server_aggregation`.
+  """
+  return intrinsic_uris(daf.client_to_server_aggregation)
+
+
 def insecure_paths(compiled: CompiledRound) -> list[str]:
-  """Describes every non-secure client-to-server path (empty if none)."""
+  """Describes every non-secure client-to-server path.
+
+  Any leaf in MRF's plain `federated_aggregate` slot, and any intrinsic other
+  than a secure sum in DAF's `client_to_server_aggregation`, is reported.
+
+  Args:
+    compiled: The round, compiled by `compile_round`.
+
+  Returns:
+    One message per problem, naming the leaking types or intrinsics; empty
+    if every client value is aggregated with a secure sum.
+  """
   problems = []
   mrf = compiled.map_reduce_form
   client_output = mrf.work.type_signature.result
@@ -105,7 +157,15 @@ def insecure_paths(compiled: CompiledRound) -> list[str]:
 
 
 def check_secure(compiled: CompiledRound) -> None:
-  """Raises `InsecureAggregationError` if any client value is not secure."""
+  """Checks that every client value reaches the server by a secure sum.
+
+  Args:
+    compiled: The round, compiled by `compile_round`.
+
+  Raises:
+    InsecureAggregationError: If `insecure_paths(compiled)` is not empty; the
+      message lists the paths.
+  """
   problems = insecure_paths(compiled)
   if problems:
     raise InsecureAggregationError(
@@ -113,3 +173,22 @@ def check_secure(compiled: CompiledRound) -> None:
         + '\n  '.join(problems)
         + '\nBuild the process with ProcessConfig(secure=True).'
     )
+
+
+def audit(comp: tff.Computation) -> CompiledRound:
+  """Compiles a round and refuses it unless its aggregation is secure.
+
+  For experiment binaries: call `audit(process.next)` before training.
+
+  Args:
+    comp: A round computation, such as a learning process's `next`.
+
+  Returns:
+    The round's `CompiledRound`, if every client value is securely summed.
+
+  Raises:
+    InsecureAggregationError: If any client value is not securely summed.
+  """
+  compiled = compile_round(comp)
+  check_secure(compiled)
+  return compiled

@@ -11,30 +11,66 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.forms: a fine-tuning round in production form."""
+"""Tests for gptfl_tff.forms: a fine-tuning round in production form.
 
+A tiny model (4 features, one Dense(3) layer) keeps compilation fast; what is
+checked is where its tensors go, not what they are.
+"""
+
+import re
+
+from absl.testing import parameterized
+import numpy as np
 import tensorflow as tf
+import tensorflow_federated as tff
 
 from gptfl_tff import federated
 from gptfl_tff import forms
-from gptfl_tff import models
 
-_SHAPE = (94, 128)
+_SHAPE = (4,)
+# The tiny model's update (kernel, bias) and one of its metrics, as they
+# appear in a leaking slot's type.
+_UPDATE = 'float32[4,3],float32[3]'
+_METRIC = 'sparse_categorical_accuracy'
+
+
+def _tiny_keras_model():
+  return tf.keras.Sequential(
+      [tf.keras.Input(_SHAPE), tf.keras.layers.Dense(3)]
+  )
+
+
+def _model_fn():
+  return federated.create_tff_model_fn(_tiny_keras_model, _SHAPE)
 
 
 def _process(secure):
   return federated.build_learning_process(
-      federated.create_tff_model_fn(
-          lambda: models.create_keyword_model(_SHAPE, 10), _SHAPE
-      ),
-      federated.ProcessConfig(secure=secure),
+      _model_fn(), federated.ProcessConfig(secure=secure)
   )
 
 
-class FormsTest(tf.test.TestCase):
+def _mixed_process(model_aggregator, metrics_aggregator):
+  return tff.learning.algorithms.build_weighted_fed_avg(
+      _model_fn(),
+      client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.01),
+      server_optimizer_fn=tff.learning.optimizers.build_sgdm(1.0),
+      model_aggregator=model_aggregator,
+      metrics_aggregator=metrics_aggregator,
+  )
 
-  def test_secure_round_compiles_and_uses_only_secure_sums(self):
-    compiled = forms.compile_round(_process(secure=True).next)
+
+def _secure_model_aggregator():
+  return tff.learning.secure_aggregator(
+      zeroing=True, clipping=False, weighted=True
+  )
+
+
+class FormsTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_secure_round_passes_audit_and_uses_only_secure_sums(self):
+    compiled = forms.audit(_process(secure=True).next)
+    self.assertIsInstance(compiled, forms.CompiledRound)
     mrf = compiled.map_reduce_form
     self.assertTrue(mrf.securely_aggregates_tensors)
     # Nothing in the plain federated_aggregate slot.
@@ -51,9 +87,74 @@ class FormsTest(tf.test.TestCase):
     problems = forms.insecure_paths(compiled)
     self.assertLen(problems, 2)
     self.assertIn('federated_aggregate slot', problems[0])
+    self.assertIn(_UPDATE, problems[0])
+    self.assertIn(_METRIC, problems[0])
     self.assertIn("['federated_sum']", problems[1])
     with self.assertRaisesRegex(forms.InsecureAggregationError, 'secure=True'):
       forms.check_secure(compiled)
+
+  def test_audit_refuses_plain_round(self):
+    with self.assertRaisesRegex(
+        forms.InsecureAggregationError,
+        'federated_aggregate slot(.|\n)*federated_sum',
+    ):
+      forms.audit(_process(secure=False).next)
+
+  @parameterized.named_parameters(
+      dict(
+          testcase_name='secure_updates_plain_metrics',
+          model_aggregator=_secure_model_aggregator,
+          metrics_aggregator=tff.learning.metrics.sum_then_finalize,
+          leaked=_METRIC,
+          kept=_UPDATE,
+      ),
+      dict(
+          testcase_name='plain_updates_secure_metrics',
+          model_aggregator=tff.aggregators.MeanFactory,
+          metrics_aggregator=tff.learning.metrics.secure_sum_then_finalize,
+          leaked=_UPDATE,
+          kept=_METRIC,
+      ),
+  )
+  def test_half_secure_round_is_flagged(
+      self, model_aggregator, metrics_aggregator, leaked, kept
+  ):
+    process = _mixed_process(model_aggregator(), metrics_aggregator)
+    compiled = forms.compile_round(process.next)
+    # The secure half does use secure sums; the other half must still show.
+    self.assertEqual(
+        forms.aggregation_intrinsics(compiled.distribute_aggregate_form),
+        {'federated_sum', 'federated_secure_sum_bitwidth'},
+    )
+    problems = forms.insecure_paths(compiled)
+    self.assertLen(problems, 2)
+    self.assertIn('federated_aggregate slot', problems[0])
+    self.assertIn(leaked, problems[0])
+    self.assertNotIn(kept, problems[0])
+    self.assertIn("['federated_sum']", problems[1])
+    with self.assertRaisesRegex(
+        forms.InsecureAggregationError, re.escape(leaked)
+    ):
+      forms.check_secure(compiled)
+
+  def test_intrinsic_uris_finds_nested_calls(self):
+    client_int = tff.FederatedType(np.int32, tff.CLIENTS)
+
+    @tff.federated_computation(client_int)
+    def inner(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    @tff.federated_computation(client_int)
+    def outer(x):
+      return tff.federated_sum(x), inner(x)
+
+    self.assertEqual(
+        forms.intrinsic_uris(inner), {'federated_secure_sum_bitwidth'}
+    )
+    self.assertEqual(
+        forms.intrinsic_uris(outer),
+        {'federated_sum', 'federated_secure_sum_bitwidth'},
+    )
 
 
 if __name__ == '__main__':

@@ -17,6 +17,7 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import forms
 from gptfl_tff import label_discovery
 from gptfl_tff import runtime
 
@@ -27,6 +28,14 @@ def _overlapping_clients(names, num_clients=20, per_client=8, seed=0):
       [str(n) for n in rng.choice(names, size=per_client, replace=False)]
       for _ in range(num_clients)
   ]
+
+
+_PLAIN_AGGREGATIONS = frozenset({
+    'federated_sum',
+    'federated_aggregate',
+    'federated_mean',
+    'federated_weighted_mean',
+})
 
 
 class LabelDiscoveryTest(tf.test.TestCase, parameterized.TestCase):
@@ -53,6 +62,19 @@ class LabelDiscoveryTest(tf.test.TestCase, parameterized.TestCase):
     holders = {n: sum(n in c for c in clients) for n in expected}
     self.assertEqual(list(result.client_counts), [holders[n] for n in expected])
     self.assertEqual(result.attempts, (128,))
+
+  def test_discovery_sums_only_securely(self):
+    uris = forms.intrinsic_uris(
+        label_discovery.build_discovery_computation(
+            capacity=8, string_max_bytes=8
+        )
+    )
+    # The IBLT sketch goes through a modular secure sum, its counts through
+    # secure sums; no client value may take a plain aggregation.
+    self.assertContainsSubset(
+        {'federated_secure_modular_sum', 'federated_secure_sum'}, uris
+    )
+    self.assertEmpty(uris & _PLAIN_AGGREGATIONS)
 
   def test_small_capacity_retries_larger(self):
     names = [f'label_{i:02d}' for i in range(50)]
