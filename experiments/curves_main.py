@@ -23,18 +23,17 @@ in percent, first crossing of each threshold as "round (minutes of rounds)")
 goes to stdout and, with --output_md, to a file.
 """
 
-import os
-
 from absl import app
 from absl import flags
 
-from gptfl_tff import curves
+from gptfl_tff import console
 from gptfl_tff import io_utils
+from gptfl_tff.orchestration import curves
 
 _RUN_DIRS = flags.DEFINE_list('run_dirs', [], 'Run folders to summarize.')
 _CHECKPOINTS = flags.DEFINE_list(
     'checkpoints', ['25', '50', '100', '150', '200', '250'],
-    'Rounds whose test accuracy gets a column.')
+    'Rounds whose validation accuracy gets a column.')
 _THRESHOLDS = flags.DEFINE_list(
     'thresholds', ['0.4', '0.5', '0.6', '0.65', '0.7'],
     'Accuracies (fractions in (0, 1]) whose first crossing gets a column.')
@@ -50,8 +49,7 @@ def main(argv):
       _CHECKPOINTS, int, 'rounds >= 1', lambda c: c >= 1)
   thresholds = io_utils.parse_numbers(
       _THRESHOLDS, float, 'fractions in (0, 1]', lambda t: 0 < t <= 1)
-  missing = [d for d in _RUN_DIRS.value
-             if not os.path.isfile(os.path.join(d, 'metrics.csv'))]
+  missing = [d for d in _RUN_DIRS.value if not curves.metrics_path(d)]
   if missing:
     raise app.UsageError(
         f'No metrics.csv in {missing}; pass run folders '
@@ -68,4 +66,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

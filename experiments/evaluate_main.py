@@ -11,71 +11,61 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-r"""Scores a saved keyword model on any FSDD-format data folder or archive.
+r"""Scores a saved model on a task's validation and test splits.
 
   python -m experiments.evaluate_main \
-      --model=/tmp/gptfl/gptfl/federated/final_model.keras \
-      --data_dir=/path/to/recordings --speakers=theo --min_index=0 --max_index=4
+      --model_file=/tmp/gptfl_tff/gptfl/federated/final_model.keras \
+      --data_dir=../shared/data/fsdd-5speakers.zip --test_speakers=george
 
-Prints accuracy and loss (and per-speaker accuracy) as JSON; --output_json
-also writes them to a file.
+Prints loss and accuracy per split (and per test speaker) through the
+project's one evaluator; --output_json also writes them. Data flags:
+experiments/shared_flags.py.
 """
 
-import json
-import os
+import numpy as np
 
 from absl import app
 from absl import flags
-import numpy as np
-import tensorflow as tf
 
-from gptfl_tff import audio
+from experiments import shared_flags
+from gptfl_tff import console
+from gptfl_tff import evaluation
+from gptfl_tff import federated_experiment
 from gptfl_tff import io_utils
-from gptfl_tff import pretrain
-from gptfl_tff.tasks import fsdd
+from gptfl_tff import models
 
-_MODEL = flags.DEFINE_string('model', None, 'Saved Keras model (.keras).')
-_DATA_DIR = flags.DEFINE_string(
-    'data_dir', None, 'Folder or archive of {digit}_{speaker}_{index}.wav; '
-    'defaults to $GPTFL_DATA_DIR.')
-_SPEAKERS = flags.DEFINE_list('speakers', [], 'Keep only these speakers.')
-_MIN_INDEX = flags.DEFINE_integer('min_index', 0, 'Lowest take index kept.')
-_MAX_INDEX = flags.DEFINE_integer('max_index', 10**9, 'Highest index kept.')
-_OUTPUT_JSON = flags.DEFINE_string('output_json', None, 'Also write here.')
+flags.adopt_module_key_flags(shared_flags)
+
+_MODEL_FILE = flags.DEFINE_string(
+    'model_file', None, 'Saved Keras model (.keras) to score.')
+_OUTPUT_JSON = flags.DEFINE_string(
+    'output_json', None, 'Also write the scores here.')
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if not _MODEL.value or not os.path.exists(_MODEL.value):
-    raise app.UsageError(f'--model {_MODEL.value!r} does not exist.')
-  if _MIN_INDEX.value > _MAX_INDEX.value:
-    raise app.UsageError('--min_index must be <= --max_index.')
-  data = fsdd.create_feature_set(_DATA_DIR.value, audio.FrontEndConfig())
-  keep = (data.indices >= _MIN_INDEX.value) & (data.indices <= _MAX_INDEX.value)
-  if _SPEAKERS.value:
-    unknown = sorted(set(_SPEAKERS.value) - set(data.speakers.tolist()))
-    if unknown:
-      raise app.UsageError(f'Unknown speakers {unknown}; the data has '
-                           f'{sorted(set(data.speakers.tolist()))}.')
-    keep &= np.isin(data.speakers, _SPEAKERS.value)
-  data = data.subset(keep)
-  if not len(data):
-    raise app.UsageError('No recording matches the speaker/index filters.')
-  model = tf.keras.models.load_model(_MODEL.value, compile=False)
-  logits = model.predict(data.features, batch_size=256, verbose=0)
-  result = pretrain.metrics_from_logits(logits, data.labels)
-  preds = np.argmax(logits, -1)
-  result['examples'] = len(data)
-  result['per_speaker_accuracy'] = {
-      s: float(np.mean(preds[data.speakers == s]
-                       == data.labels[data.speakers == s]))
-      for s in sorted(set(data.speakers.tolist()))
-  }
-  print(json.dumps(result, indent=2))
+  if not _MODEL_FILE.value:
+    raise app.UsageError('Pass --model_file=PATH.keras.')
+  shared_flags.validate()
+  task = shared_flags.task()
+  model = models.load_initial_model(_MODEL_FILE.value)
+  splits = task.load(shared_flags.experiment_config('').data)
+  named = federated_experiment.eval_splits(task, splits)
+  if splits.test is not None:
+    for group in sorted(set(splits.test.groups.tolist()) - {''}):
+      keep = splits.test.groups == group
+      named[f'test[{group}]'] = (named['test'][0][keep],
+                                 named['test'][1][keep])
+  scores = evaluation.evaluate(model, named)
+  rows = [[name, len(y), scores[f'{name}_loss'], scores[f'{name}_accuracy']]
+          for name, (_, y) in named.items()]
+  console.print_summary(f'{_MODEL_FILE.value} on {task.name}',
+                        ['split', 'examples', 'loss', 'accuracy'], rows)
   if _OUTPUT_JSON.value:
-    io_utils.atomic_write_json(_OUTPUT_JSON.value, result)
+    io_utils.atomic_write_json(_OUTPUT_JSON.value, dict(
+        scores, examples={n: int(np.size(y)) for n, (_, y) in named.items()}))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

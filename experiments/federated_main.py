@@ -11,35 +11,49 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-r"""Federated fine-tuning on spoken digits (FedAvg / FedOpt, secure agg).
+r"""Federated training on any task, from random init or a saved model.
 
   python -m experiments.federated_main \
       --data_dir=../shared/data/fsdd-5speakers.zip --rounds=30 \
-      --root_output_dir=/tmp/gptfl --experiment_name=fedavg
+      --experiment_name=fedavg
+  python -m experiments.federated_main --task=cifar10 \
+      --data_dir=../shared/data/cifar10-train.zip --dirichlet_alpha=0.1 \
+      --max_minutes=60 --experiment_name=cifar_fedavg_a01
 
-Writes flags.json, metrics.csv, tensorboard/ and final_model.keras under
-{root_output_dir}/{experiment_name}/. See experiments/fsdd_flags.py for the
-flags.
+Writes flags.json and federated/ (metrics.csv, tensorboard/, checkpoints/,
+final_model.keras) under {root_output_dir}/{experiment_name}/. Rerunning the
+same command resumes from the last checkpoint. Flags:
+experiments/shared_flags.py.
 """
+
+import os
 
 from absl import app
 from absl import flags
 
-from experiments import fsdd_flags
+from experiments import shared_flags
+from gptfl_tff import console
 from gptfl_tff import federated_experiment
 
-_EXPERIMENT_NAME = flags.DEFINE_string(
-    'experiment_name', 'federated', 'Subfolder of this run.')
+flags.adopt_module_key_flags(shared_flags)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  fsdd_flags.validate()
-  run_dir = fsdd_flags.output_dir(_EXPERIMENT_NAME.value)
-  fsdd_flags.write_flags(run_dir, __name__)
-  federated_experiment.run(fsdd_flags.experiment_config(run_dir))
+  shared_flags.validate()
+  folder = shared_flags.run_dir('federated')
+  config = shared_flags.experiment_config(os.path.join(folder, 'federated'))
+  rows = federated_experiment.run(
+      config, redo=shared_flags.redo_from() is not None, progress=True)
+  shared_flags.write_flags(folder, config, __name__)
+  last = rows[-1]
+  console.print_summary(
+      f'{config.process.algorithm.value} on {config.task}, {last["round"]} '
+      f'rounds ({folder})', ['split', 'loss', 'accuracy'],
+      [[s, last[f'{s}_loss'], last[f'{s}_accuracy']] for s in ('val', 'test')
+       if last[f'{s}_accuracy'] is not None])
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

@@ -16,8 +16,8 @@ r"""Benchmark: TFF round time / plain local-training time (FL overhead).
   python -m experiments.overhead_main \
       --data_dir=../shared/data/fsdd-5speakers.zip
 
-Workload: FSDD index split, one client per speaker (5), all per round,
-1 local epoch, batch 32. Writes overhead.json under
+Workload: the task's training split and partition (FSDD: one client per
+speaker, all per round), its local epochs and batch size. Writes overhead.json under
 {root_output_dir}/{experiment_name}/ and prints a table.
 """
 
@@ -28,49 +28,42 @@ import tempfile
 from absl import app
 from absl import flags
 
-from gptfl_tff import audio
+from experiments import shared_flags
+from gptfl_tff import console
 from gptfl_tff import federated
+from gptfl_tff import federated_experiment
 from gptfl_tff import io_utils
-from gptfl_tff import models
-from gptfl_tff import overhead
-from gptfl_tff import partition
-from gptfl_tff.tasks import fsdd
+from gptfl_tff.orchestration import overhead
 
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'FSDD folder or archive.')
-_CACHE_DIR = flags.DEFINE_string(
-    'cache_dir', os.path.join(os.path.expanduser('~'), '.cache', 'gptfl_tff'),
-    'Feature cache folder.')
-_ROUNDS = flags.DEFINE_integer('rounds', 5, 'Measured rounds (median).')
-_CLIENT_EPOCHS = flags.DEFINE_integer('client_epochs', 1, 'Local epochs.')
-_CLIENT_BATCH_SIZE = flags.DEFINE_integer('client_batch_size', 32, 'Batch.')
-_CLIENTS_IN_PARALLEL = flags.DEFINE_integer(
-    'clients_in_parallel', -1, 'Worker concurrency (<= 0: no limit).')
-_ROOT_OUTPUT_DIR = flags.DEFINE_string(
-    'root_output_dir', '/tmp/gptfl_tff', 'Root of all run outputs.')
-_EXPERIMENT_NAME = flags.DEFINE_string(
-    'experiment_name', 'overhead', 'Subfolder of this run.')
+flags.adopt_module_key_flags(shared_flags)
+
+_OVERHEAD_ROUNDS = flags.DEFINE_integer(
+    'overhead_rounds', 5, 'Measured rounds of each variant (median).')
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if _ROUNDS.value < 1:
-    raise app.UsageError('--rounds must be >= 1.')
-  train, _ = fsdd.split_by_index(fsdd.create_feature_set(
-      _DATA_DIR.value, audio.FrontEndConfig(), _CACHE_DIR.value or None))
+  if _OVERHEAD_ROUNDS.value < 1:
+    raise app.UsageError('--overhead_rounds must be >= 1.')
+  shared_flags.validate()
+  folder = shared_flags.run_dir('overhead')
+  config = shared_flags.experiment_config(folder)
+  task = shared_flags.task()
+  train = task.load(config.data).train
+  parts = federated_experiment.create_partition(train, config)
   shape = train.features.shape[1:]
-  keras_model_fn = lambda: models.create_keyword_model(
-      shape, fsdd.NUM_CLASSES, seed=0)
+  keras_model_fn = lambda: task.create_model(config.model, seed=0)
   results = {}
   with tempfile.TemporaryDirectory() as tmp:
-    store = federated.ClientStore(tmp, shape)
-    for c, idx in partition.natural(train.speakers).items():
+    store = federated.ClientStore(tmp, shape, task.feature_dtype)
+    for c, idx in parts.items():
       store.write(c, train.features[idx], train.labels[idx])
     for secure in (False, True):
       r = overhead.measure(
           keras_model_fn, store, federated.ProcessConfig(secure=secure),
-          _CLIENT_EPOCHS.value, _CLIENT_BATCH_SIZE.value, _ROUNDS.value,
-          _CLIENTS_IN_PARALLEL.value)
+          config.client_epochs, config.client_batch_size,
+          _OVERHEAD_ROUNDS.value, config.clients_in_parallel)
       name = 'secure' if secure else 'plain'
       results[name] = dict(
           dataclasses.asdict(r), tff_median=r.tff_median,
@@ -79,16 +72,18 @@ def main(argv):
           tff_python_datasets_median=r.tff_python_datasets_median,
           serial_ratio=r.serial_ratio, parallel_ratio=r.parallel_ratio,
           python_datasets_parallel_ratio=r.python_datasets_parallel_ratio)
-      print(f'{name}: TFF {r.tff_median:.3f}s | serial floor '
-            f'{r.serial_floor_median:.3f}s (ratio {r.serial_ratio:.3f}) | '
-            f'parallel floor ({r.threads} threads) '
-            f'{r.parallel_floor_median:.3f}s (ratio {r.parallel_ratio:.3f}) | '
-            f'TFF with Python datasets {r.tff_python_datasets_median:.3f}s '
-            f'(ratio {r.python_datasets_parallel_ratio:.3f})')
-  io_utils.atomic_write_json(
-      os.path.join(_ROOT_OUTPUT_DIR.value, _EXPERIMENT_NAME.value,
-                   'overhead.json'), results)
+  console.print_summary(
+      f'TFF round time vs the compute floor ({len(parts)} clients, median '
+      f'of {_OVERHEAD_ROUNDS.value} rounds)',
+      ['aggregation', 'TFF s', 'serial floor s', 'ratio',
+       'parallel floor s', 'ratio', 'TFF, Python datasets s', 'ratio'],
+      [[name, r['tff_median'], r['serial_floor_median'], r['serial_ratio'],
+        r['parallel_floor_median'], r['parallel_ratio'],
+        r['tff_python_datasets_median'],
+        r['python_datasets_parallel_ratio']] for name, r in results.items()])
+  io_utils.atomic_write_json(os.path.join(folder, 'overhead.json'), results)
+  shared_flags.write_flags(folder, config, __name__)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

@@ -27,6 +27,7 @@ import os
 from absl import app
 from absl import flags
 
+from gptfl_tff import console
 from gptfl_tff import io_utils
 from gptfl_tff.generators import sd_benchmark
 
@@ -79,4 +80,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

@@ -32,6 +32,7 @@ import os
 from absl import app
 from absl import flags
 
+from gptfl_tff import console
 from gptfl_tff import generation
 from gptfl_tff import prompts
 from gptfl_tff.generators import speech
@@ -97,4 +98,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  console.run(main)

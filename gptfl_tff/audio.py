@@ -32,8 +32,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_io as tfio
 
+from gptfl_tff import errors
 
-class AudioError(ValueError):
+
+class AudioError(errors.UserError, ValueError):
   """A recording that cannot be used; the message names the file and fix."""
 
 

@@ -61,7 +61,7 @@ import tensorflow as tf
 import tensorflow_federated as tff
 
 from gptfl_tff import io_utils
-from gptfl_tff.tasks import images as images_task
+from gptfl_tff import models
 
 
 class Algorithm(enum.Enum):
@@ -205,7 +205,7 @@ class ClientStore:
   Each client `c` is two files, `{root}/{c}.x` (features, C order) and
   `{root}/{c}.y` (int32 labels), written atomically. Features are float32,
   or uint8 for images (4x smaller; the client dataset maps them to the
-  model input with `tasks.images.to_model_input`).
+  model input with `models.image_model_input`).
   """
 
   def __init__(self, root: str, feature_shape: tuple[int, ...],
@@ -273,7 +273,7 @@ def make_client_dataset(
   x = tf.io.decode_raw(tf.io.read_file(path + '.x'), tf.as_dtype(feature_dtype))
   x = tf.reshape(x, (-1,) + tuple(feature_shape))
   if feature_dtype == np.uint8:
-    x = images_task.to_model_input(x)
+    x = models.image_model_input(x)
   y = tf.io.decode_raw(tf.io.read_file(path + '.y'), tf.int32)
   n = tf.shape(y)[0]
   orders = [

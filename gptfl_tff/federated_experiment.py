@@ -11,52 +11,73 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""One federated fine-tuning experiment on the spoken-digit task, end to end.
+"""The one federated runner: any task, from scratch or from a saved model.
 
-Loads FSDD, splits it, partitions the training part into clients, builds
-FedAvg/FedOpt with secure aggregation, starts from random init or a saved
-Keras model (GPT-FL's pretrained model, Sec. 3.3), trains, evaluates, and
-writes flags and metrics under `output_dir`.
+GPT-FL's federated fine-tuning (Sec. 3.3) and the FL baselines it is
+compared with are the same run with another starting point: load the task's
+real data, partition the training split into clients, build FedAvg/FedOpt
+with secure aggregation, start from random init or a saved Keras model (the
+model pretrained on synthetic data), train with resume, evaluate on the
+validation split (and the test split, reported only), and write metrics and
+the final model into the stage folder (`stages` rule: same settings resume
+or skip, other settings are refused).
 """
 
 import dataclasses
-import enum
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import audio
+from gptfl_tff import errors
 from gptfl_tff import federated
 from gptfl_tff import models
 from gptfl_tff import partition
+from gptfl_tff import stages
+from gptfl_tff import tasks
 from gptfl_tff import training_loop
-from gptfl_tff.tasks import fsdd
+from gptfl_tff.tasks import base
 
-
-class Split(enum.Enum):
-  INDEX = 'index'
-  SPEAKER = 'speaker'
-
-
-class Partition(enum.Enum):
-  NATURAL = 'natural'
-  DIRICHLET = 'dirichlet'
+Partition = base.Partition
+FINAL_MODEL = 'final_model.keras'
 
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-  """Everything one run needs; see the flags in `experiments/fsdd_flags.py`."""
+  """One federated run; `for_task` fills the task's defaults.
 
-  data_dir: Optional[str] = None
-  use_tfds: bool = False
-  cache_dir: Optional[str] = None
-  split: Split = Split.INDEX
-  test_speakers: Sequence[str] = ()
+  Attributes:
+    task: Task name (`tasks.names()`).
+    data: Where the real data is and how it is split.
+    model: Downstream model (a key of the task's `models`).
+    partition: Natural groups (speakers) or Dirichlet label skew.
+    clients_per_speaker: Natural partition: clients per speaker.
+    num_clients: Dirichlet partition: number of clients.
+    dirichlet_alpha: Dirichlet concentration.
+    min_client_examples: Dirichlet partition: fewest examples per client.
+    examples_per_label: Scarce data: keep at most this many examples of each
+      label per client (0: all).
+    process: FedAvg/FedOpt and aggregation settings.
+    client_epochs: Local epochs.
+    client_batch_size: Local batch size.
+    rounds: Round budget.
+    clients_per_round: Clients sampled per round.
+    eval_every: Evaluate every k rounds (and after the last).
+    max_minutes: Wall-time budget of training (0: none).
+    checkpoint_every: Save the server state every k rounds.
+    seed: Seed of init, partition, sampling and data order.
+    initial_model: Saved Keras model to start from (`None`: random init).
+    clients_in_parallel: Client computations the TFF worker runs at once.
+    output_dir: The run's stage folder.
+  """
+
+  task: str = 'fsdd'
+  data: base.DataConfig = base.DataConfig()
+  model: str = 'keyword'
   partition: Partition = Partition.NATURAL
   clients_per_speaker: int = 1
-  num_clients: int = 20
+  num_clients: int = 15
   dirichlet_alpha: float = 0.1
   min_client_examples: int = 10
   examples_per_label: int = 0
@@ -66,10 +87,42 @@ class ExperimentConfig:
   rounds: int = 30
   clients_per_round: int = 5
   eval_every: int = 1
+  max_minutes: float = 0.0
+  checkpoint_every: int = 5
   seed: int = 0
   initial_model: Optional[str] = None
   clients_in_parallel: int = -1
   output_dir: Optional[str] = None
+
+  @classmethod
+  def for_task(cls, task: str, finetune: bool = False,
+               **overrides) -> 'ExperimentConfig':
+    """The task's defaults, overridden by `overrides`.
+
+    Args:
+      task: Task name.
+      finetune: Without a `process` override, use the task's fine-tuning
+        client learning rate (GPT-FL) instead of its from-scratch rate.
+      **overrides: Field values.
+
+    Returns:
+      The config.
+
+    Raises:
+      base.DataError: For an unknown task.
+    """
+    d = tasks.get(task).defaults
+    values = dict(
+        task=task, model=d.model, partition=d.partition,
+        num_clients=d.num_clients, dirichlet_alpha=d.dirichlet_alpha,
+        client_epochs=d.client_epochs, client_batch_size=d.client_batch_size,
+        rounds=d.rounds, clients_per_round=d.clients_per_round,
+        eval_every=d.eval_every,
+        process=federated.ProcessConfig(client_learning_rate=(
+            d.finetune_client_learning_rate if finetune
+            else d.client_learning_rate)))
+    values.update(overrides)
+    return cls(**values)
 
 
 def scarce(
@@ -85,18 +138,25 @@ def scarce(
 
 
 def create_partition(
-    train: fsdd.FeatureSet, config: ExperimentConfig
+    train: base.ExampleSet, config: ExperimentConfig
 ) -> dict[str, np.ndarray]:
-  """Clients' example indices into `train`, per the config."""
+  """Clients' example indices into `train`, per the config.
+
+  Raises:
+    partition.PartitionError: If the task has no natural groups for a
+      natural partition, or a Dirichlet partition cannot be drawn.
+  """
   if config.partition == Partition.NATURAL:
+    if not np.any(train.groups != ''):
+      raise partition.PartitionError(
+          f'Task {config.task} has no natural clients (speakers); pass '
+          '--partition=dirichlet.')
     parts = partition.natural(
-        train.speakers, config.clients_per_speaker, config.seed
-    )
+        train.groups, config.clients_per_speaker, config.seed)
   else:
     parts = partition.dirichlet(
         train.labels, config.num_clients, config.dirichlet_alpha,
-        config.min_client_examples, config.seed,
-    )
+        config.min_client_examples, config.seed)
   if config.examples_per_label > 0:
     parts = {
         c: scarce(train.labels, idx, config.examples_per_label, config.seed)
@@ -105,47 +165,80 @@ def create_partition(
   return parts
 
 
-def load_splits(
+def eval_splits(task: base.Task, splits: base.Splits
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+  """`{'val': (x, y), 'test': (x, y)}` as float32 model input."""
+  return {name: (task.model_input(s.features), s.labels)
+          for name, s in splits.named().items()}
+
+
+def settings(config: ExperimentConfig) -> dict[str, Any]:
+  """Every setting that shapes the run's output (for the stage rule)."""
+  out = stages.settings_of(dataclasses.replace(
+      config, output_dir=None, clients_in_parallel=0, checkpoint_every=0,
+      initial_model=None,
+      data=dataclasses.replace(config.data, cache_dir=None)))
+  for key in ('output_dir', 'clients_in_parallel', 'checkpoint_every',
+              'data.cache_dir'):
+    out.pop(key)
+  out['initial_model'] = (stages.file_digest(config.initial_model)
+                          if config.initial_model else None)
+  return out
+
+
+def run(
     config: ExperimentConfig,
-) -> tuple[fsdd.FeatureSet, fsdd.FeatureSet]:
-  """`(train, test)` feature sets for the configured split."""
-  features = fsdd.create_feature_set(
-      config.data_dir, audio.FrontEndConfig(), config.cache_dir,
-      config.use_tfds,
-  )
-  if config.split == Split.INDEX:
-    return fsdd.split_by_index(features)
-  if not config.test_speakers:
-    raise ValueError(
-        'split=speaker needs test_speakers (e.g. --test_speakers=george).')
-  return fsdd.split_by_speaker(features, config.test_speakers)
+    splits: Optional[base.Splits] = None,
+    redo: bool = False,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+  """Runs, resumes or skips one federated run (see module docstring).
 
+  Args:
+    config: The run; `output_dir` is its stage folder (required).
+    splits: The task's data, if already loaded (else loaded here).
+    redo: Start again whatever the folder holds (`--redo_from=federated`).
+    progress: Show a progress bar over rounds.
 
-def run(config: ExperimentConfig) -> list[dict[str, Any]]:
-  """Runs one experiment; returns the per-round metric rows."""
-  train, test = load_splits(config)
-  parts = create_partition(train, config)
-  shape = train.features.shape[1:]
-  num_classes = fsdd.NUM_CLASSES
+  Returns:
+    The per-round metric rows.
+
+  Raises:
+    errors.UserError: On bad data, a missing initial model or a folder made
+      with other settings (`stages.StageError`).
+  """
+  if not config.output_dir:
+    raise errors.UserError('A federated run needs an output folder.')
+  task = tasks.get(config.task)
+  if config.initial_model:
+    models.check_initial_model(config.initial_model)
+  status = stages.begin(config.output_dir, 'federated', settings(config),
+                        redo)
+  metrics_path = os.path.join(config.output_dir, 'metrics.csv')
+  if status == stages.Status.DONE:
+    return training_loop.read_metrics(metrics_path)
+  splits = splits or task.load(config.data)
+  parts = create_partition(splits.train, config)
 
   def keras_model_fn():
-    return models.create_keyword_model(shape, num_classes)
+    return task.create_model(config.model)
 
-  if config.initial_model:
-    init_model = models.load_initial_model(config.initial_model)
-  else:
-    init_model = models.create_keyword_model(shape, num_classes, config.seed)
+  init_model = (models.load_initial_model(config.initial_model)
+                if config.initial_model
+                else task.create_model(config.model, config.seed))
   process, state, rows = training_loop.run_simulation(
-      keras_model_fn, init_model, train.features, train.labels, parts,
-      test.features, test.labels, config.process, config.client_epochs,
+      keras_model_fn, init_model, splits.train.features, splits.train.labels,
+      parts, eval_splits(task, splits), config.process, config.client_epochs,
       config.client_batch_size,
       training_loop.LoopConfig(
           config.rounds, config.clients_per_round, config.eval_every,
-          config.seed, config.output_dir),
-      clients_in_parallel=config.clients_in_parallel)
-  if config.output_dir:
-    final = tf.keras.Model.from_config(init_model.get_config())
-    process.get_model_weights(state).assign_weights_to(final)
-    models.save_model(
-        final, os.path.join(config.output_dir, 'final_model.keras'))
+          config.seed, config.output_dir, config.max_minutes * 60.0,
+          config.checkpoint_every),
+      feature_dtype=task.feature_dtype,
+      clients_in_parallel=config.clients_in_parallel,
+      fingerprint=stages.fingerprint(settings(config)), progress=progress)
+  final = tf.keras.Model.from_config(init_model.get_config())
+  process.get_model_weights(state).assign_weights_to(final)
+  models.save_model(final, os.path.join(config.output_dir, FINAL_MODEL))
+  stages.finish(config.output_dir)
   return rows

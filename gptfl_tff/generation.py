@@ -43,8 +43,9 @@ import os
 from typing import Any, Callable, Optional, Sequence
 
 from absl import logging
-import tqdm
 
+from gptfl_tff import console
+from gptfl_tff import errors
 from gptfl_tff import io_utils
 from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import synthetic_records
@@ -57,7 +58,7 @@ RecordsFn = Callable[[Sequence[prompts_lib.Prompt]],
                      list[synthetic_records.SyntheticRecord]]
 
 
-class GenerationError(ValueError):
+class GenerationError(errors.UserError, ValueError):
   """Bad generation settings or a folder that does not match the prompts."""
 
 
@@ -234,8 +235,8 @@ def generate(
           _shard_path(output_dir, k, total))
       for k in todo
   }
-  bar = tqdm.tqdm(total=sum(len(p) for p, _ in tasks.values()),
-                  unit='rec', disable=not progress, smoothing=0.1)
+  bar = console.progress(sum(len(p) for p, _ in tasks.values()), 'generate',
+                         'record', enabled=progress)
   try:
     if workers == 1:
       for k, (shard_prompts, path) in tasks.items():

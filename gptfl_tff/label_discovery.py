@@ -40,13 +40,15 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
+from gptfl_tff import errors
+
 DEFAULT_STRING_MAX_BYTES = 32
 DEFAULT_CAPACITY = 64
 DEFAULT_MAX_CAPACITY = 4096
 SECURE_SUM_BITWIDTH = 32
 
 
-class LabelDiscoveryError(ValueError):
+class LabelDiscoveryError(errors.UserError, ValueError):
   """Label discovery failed; the message names the setting to change."""
 
 

@@ -16,7 +16,8 @@
 * `create_keyword_model`: the FedAudio keyword-spotting model GPT-FL uses
   for audio (FedAudio, Zhang et al. 2022): Conv1D(64, 3) ReLU MaxPool(2),
   Conv1D(128, 3) ReLU MaxPool(2) Dropout(0.1), bidirectional GRU(128), mean
-  over time, Dense(128) ReLU, Dense(classes). Input: log-mel
+  over time, Dense(128) ReLU, Dense(classes). Its dropout is
+  `DeterministicDropout`, so runs are reproducible. Input: log-mel
   `[frames, mel_bins]`.
 * `create_convnet`: the ConvNet of DynaFed / GPT-FL's image experiments:
   depth x [Conv 3x3 (width), instance norm, ReLU, AvgPool 2], linear head.
@@ -37,6 +38,41 @@ import os
 import tempfile
 
 import tensorflow as tf
+
+from gptfl_tff import errors
+
+
+@tf.keras.utils.register_keras_serializable(package='gptfl_tff')
+class DeterministicDropout(tf.keras.layers.Layer):
+  """Dropout whose mask is a function of the batch and the layer's seed.
+
+  Keras' dropout draws from stateful random ops, whose state lives in the
+  process (and, in TFF, in the worker's kernels): two runs with the same
+  seed, or a resumed run, train with other masks. Here the mask is drawn
+  with a stateless op seeded by (a digest of the batch's bits, seed); the
+  batches are themselves functions of (seed, round, client), so federated
+  training is reproducible and a resumed run equals an uninterrupted one.
+  """
+
+  def __init__(self, rate: float, seed: int = 0, **kwargs):
+    super().__init__(**kwargs)
+    if not 0 <= rate < 1:
+      raise ValueError(f'Dropout rate must be in [0, 1), got {rate}.')
+    self.rate = rate
+    self.seed = seed
+
+  def call(self, inputs, training=None):
+    if not training or self.rate == 0:
+      return inputs
+    bits = tf.bitcast(tf.cast(inputs, tf.float32), tf.int32)
+    digest = tf.reduce_sum(tf.cast(bits, tf.int64))
+    keep = tf.random.stateless_uniform(
+        tf.shape(inputs), tf.stack([digest, tf.constant(self.seed, tf.int64)])
+    ) >= self.rate
+    return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
+
+  def get_config(self):
+    return dict(super().get_config(), rate=self.rate, seed=self.seed)
 
 
 def create_keyword_model(
@@ -63,7 +99,7 @@ def create_keyword_model(
   x = layers.MaxPool1D(2)(x)
   x = layers.Conv1D(128, 3, activation='relu', kernel_initializer=init(1))(x)
   x = layers.MaxPool1D(2)(x)
-  x = layers.Dropout(0.1, seed=seed)(x)
+  x = DeterministicDropout(0.1, seed=seed or 0)(x)
   x = layers.Bidirectional(
       layers.GRU(
           128,
@@ -78,6 +114,15 @@ def create_keyword_model(
   x = layers.Dense(128, activation='relu', kernel_initializer=init(4))(x)
   outputs = layers.Dense(num_classes, kernel_initializer=init(5))(x)
   return tf.keras.Model(inputs, outputs, name='fedaudio_keyword')
+
+
+def image_model_input(images):
+  """uint8 (or 0-255 float) images -> float32 model input in [-1, 1].
+
+  The one image convention of the project: pretraining, federated client
+  data and evaluation all go through it.
+  """
+  return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def save_model(model: tf.keras.Model, path: str) -> None:
@@ -232,15 +277,28 @@ IMAGE_MODELS = {
 }
 
 
+class ModelFileError(errors.UserError, FileNotFoundError):
+  """A model file that is missing or unreadable; says what to pass."""
+
+
+def check_initial_model(path: str) -> None:
+  """Raises `ModelFileError` unless `path` is a saved `.keras` model file."""
+  if not os.path.isfile(path):
+    raise ModelFileError(
+        f'No saved model at {path!r}; pass --initial_model= (empty) for '
+        'random init, or the .keras file the pretraining stage wrote.')
+
+
 def load_initial_model(path: str) -> tf.keras.Model:
   """Loads a saved Keras model to start federated training from.
 
   Raises:
-    FileNotFoundError: If nothing is saved at `path`.
+    ModelFileError: If nothing readable is saved at `path`.
   """
-  if not os.path.exists(path):
-    raise FileNotFoundError(
-        f'No saved model at {path!r}; pass --initial_model= (empty) for '
-        'random init, or the path the pretraining step wrote.'
-    )
-  return tf.keras.models.load_model(path, compile=False)
+  check_initial_model(path)
+  try:
+    return tf.keras.models.load_model(path, compile=False)
+  except Exception as e:  # pylint: disable=broad-except
+    raise ModelFileError(
+        f'{path} is not a readable Keras model ({type(e).__name__}); pass '
+        'the .keras file the pretraining stage wrote.') from e

@@ -28,8 +28,10 @@ from typing import Sequence
 
 import numpy as np
 
+from gptfl_tff import errors
 
-class PartitionError(ValueError):
+
+class PartitionError(errors.UserError, ValueError):
   """A partition that cannot be made; the message says what to change."""
 
 

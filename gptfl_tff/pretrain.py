@@ -24,8 +24,8 @@ momentum), and augmentation redrawn every epoch:
 
 Checkpoints are written every epoch and training resumes from the last one.
 The result is saved as a Keras model, which federated fine-tuning loads as
-its initial weights; its accuracy on real test speech is the
-"synthetic-only" (zero-shot) number.
+its initial weights; its accuracy on the real validation and test splits
+(`evaluation`) is the "synthetic-only" (zero-shot) number.
 """
 
 import dataclasses
@@ -43,7 +43,6 @@ from gptfl_tff import audio
 from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff import synthetic_records
-from gptfl_tff.tasks import images as images_task
 
 
 class Optimizer(enum.Enum):
@@ -160,24 +159,6 @@ def create_train_dataset(
   return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def metrics_from_logits(logits: np.ndarray,
-                        labels: np.ndarray) -> dict[str, float]:
-  """Mean cross-entropy and accuracy of logits against int labels."""
-  loss = tf.keras.losses.sparse_categorical_crossentropy(
-      labels, logits, from_logits=True)
-  return {
-      'test_loss': float(np.mean(loss)),
-      'test_accuracy': float(np.mean(np.argmax(logits, -1) == labels)),
-  }
-
-
-def evaluate(model: tf.keras.Model, features: np.ndarray,
-             labels: np.ndarray) -> dict[str, float]:
-  """Test loss and accuracy of a Keras model (logits) on a held-out set."""
-  return metrics_from_logits(
-      model.predict(features, batch_size=256, verbose=0), labels)
-
-
 def _optimizer(config: PretrainConfig, steps: int):
   schedule = tf.keras.optimizers.schedules.CosineDecay(
       config.learning_rate, steps)
@@ -195,12 +176,17 @@ def fit(
     keras_model_fn: Callable[[], tf.keras.Model],
     config: PretrainConfig,
     output_dir: str,
-    evaluate_fn: Optional[Callable[[tf.keras.Model], dict]] = None,
+    progress: bool = False,
 ) -> list[dict[str, float]]:
   """The shared training loop: checkpoints every epoch, resumes, saves.
 
   Writes `checkpoints/`, `pretrain_metrics.json` and `pretrained.keras`
-  under `output_dir`.
+  under `output_dir`. A run killed at any point and rerun ends with the same
+  weights as an uninterrupted one: the data order and augmentation of an
+  epoch are functions of (seed, epoch), and so are its dropout masks (the
+  train step is traced afresh each epoch under a global seed of (seed,
+  epoch)); weights, optimizer state and the epoch counter are restored from
+  the last checkpoint.
 
   Args:
     dataset_fn: `epoch -> dataset` of `(inputs, labels)` batches.
@@ -208,11 +194,12 @@ def fit(
     keras_model_fn: Builds the (uncompiled, logits) model.
     config: Hyper-parameters.
     output_dir: Where checkpoints, metrics and the model go.
-    evaluate_fn: `model -> metrics`, run after every epoch.
+    progress: Show a progress bar over epochs.
 
   Returns:
     Per-epoch metrics.
   """
+  from gptfl_tff import console  # pylint: disable=g-import-not-at-top
   tf.keras.utils.set_random_seed(config.seed)
   model = keras_model_fn()
   optimizer = _optimizer(config, config.epochs * steps_per_epoch)
@@ -239,16 +226,18 @@ def fit(
   if os.path.exists(metrics_path) and int(epoch_var) > 0:
     with open(metrics_path) as f:
       history = json.load(f)[:int(epoch_var)]
-  for epoch in range(int(epoch_var), config.epochs):
-    losses = [float(train_step(x, y)) for x, y in dataset_fn(epoch)]
-    row = {'epoch': epoch + 1, 'train_loss': float(np.mean(losses))}
-    if evaluate_fn is not None:
-      row.update(evaluate_fn(model))
-    history.append(row)
-    epoch_var.assign(epoch + 1)
-    manager.save()
-    io_utils.atomic_write_json(metrics_path, history)
-    logging.info('pretrain epoch %d: %s', epoch + 1, row)
+  first = int(epoch_var)
+  with console.progress(config.epochs, 'pretrain', 'epoch', initial=first,
+                        enabled=progress) as bar:
+    for epoch in range(first, config.epochs):
+      losses = [float(train_step(x, y)) for x, y in dataset_fn(epoch)]
+      row = {'epoch': epoch + 1, 'train_loss': float(np.mean(losses))}
+      history.append(row)
+      epoch_var.assign(epoch + 1)
+      manager.save()
+      io_utils.atomic_write_json(metrics_path, history)
+      bar.update(1, loss=row['train_loss'])
+      logging.info('pretrain epoch %d: %s', epoch + 1, row)
   models.save_model(model, os.path.join(output_dir, 'pretrained.keras'))
   return history
 
@@ -258,9 +247,8 @@ def run(
     keras_model_fn: Callable[[], tf.keras.Model],
     config: PretrainConfig,
     output_dir: str,
-    test_features: Optional[np.ndarray] = None,
-    test_labels: Optional[np.ndarray] = None,
     frontend: audio.FrontEndConfig = audio.FrontEndConfig(),
+    progress: bool = False,
 ) -> list[dict[str, float]]:
   """Pretrains an audio model on the synthetic records in `synthetic_dir`.
 
@@ -269,22 +257,18 @@ def run(
     keras_model_fn: Builds the (uncompiled, logits) model.
     config: Hyper-parameters.
     output_dir: Where checkpoints, metrics and the model go (see `fit`).
-    test_features: Real test features for per-epoch evaluation (optional).
-    test_labels: Their labels.
     frontend: The audio front end.
+    progress: Show a progress bar over epochs.
 
   Returns:
-    Per-epoch metrics (train loss, and test metrics if given).
+    Per-epoch metrics.
   """
   waves, labels = load_waveforms(synthetic_dir, frontend)
-  evaluate_fn = None
-  if test_features is not None:
-    evaluate_fn = lambda m: evaluate(m, test_features, test_labels)
   return fit(
       lambda epoch: create_train_dataset(waves, labels, config, frontend,
                                          epoch),
       int(np.ceil(len(labels) / config.batch_size)), keras_model_fn, config,
-      output_dir, evaluate_fn)
+      output_dir, progress)
 
 
 def load_images(folder: str, image_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -332,8 +316,7 @@ def run_images(
     keras_model_fn: Callable[[], tf.keras.Model],
     config: PretrainConfig,
     output_dir: str,
-    test_images: Optional[np.ndarray] = None,
-    test_labels: Optional[np.ndarray] = None,
+    progress: bool = False,
 ) -> list[dict[str, float]]:
   """Pretrains an image model on synthetic image records (see `fit`)."""
   images, labels = load_images(synthetic_dir, image_size)
@@ -349,11 +332,7 @@ def run_images(
     if augmenter is not None:
       ds = ds.map(lambda x, y: (augmenter(tf.cast(x, tf.float32),
                                           training=True), y))
-    return ds.map(lambda x, y: (images_task.to_model_input(x), y)).prefetch(2)
+    return ds.map(lambda x, y: (models.image_model_input(x), y)).prefetch(2)
 
-  evaluate_fn = None
-  if test_images is not None:
-    evaluate_fn = lambda m: evaluate(  # pylint: disable=g-long-lambda
-        m, images_task.to_model_input(test_images).numpy(), test_labels)
   return fit(dataset_fn, int(np.ceil(len(labels) / config.batch_size)),
-             keras_model_fn, config, output_dir, evaluate_fn)
+             keras_model_fn, config, output_dir, progress)

@@ -33,6 +33,7 @@ from typing import Any, Optional, Protocol, Sequence
 
 import numpy as np
 
+from gptfl_tff import errors
 from gptfl_tff import io_utils
 
 # Speech: calibrated on FSDD (../shared/environment.md): flite's voices
@@ -60,7 +61,7 @@ IMAGE_DOMAINS = (
 GUIDANCE_SCALES = (1, 2, 3, 4, 5)
 
 
-class PromptError(ValueError):
+class PromptError(errors.UserError, ValueError):
   """Bad prompt settings; the message says what to change."""
 
 

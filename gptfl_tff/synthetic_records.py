@@ -40,6 +40,7 @@ from typing import Any, Iterable, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import errors
 from gptfl_tff import io_utils
 
 KIND_AUDIO = 'audio'
@@ -56,7 +57,7 @@ FEATURES = {
 }
 
 
-class RecordError(ValueError):
+class RecordError(errors.UserError, ValueError):
   """A record or shard that does not follow the schema."""
 
 

@@ -11,22 +11,35 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The federated training loop: rounds, evaluation, metrics output.
+"""The federated training loop: rounds, evaluation, metrics, resume.
 
-Each run writes under `{root_output_dir}/{experiment_name}/`:
+Each run writes under its output folder (`{root_output_dir}/
+{experiment_name}/`, or the chain's `federated/`):
 
-  * `flags.json`: the resolved configuration of the run;
   * `metrics.csv`: one row per round (train loss and accuracy, round wall
-    time, parameters communicated down and up and their running totals, and
-    test loss and accuracy on evaluation rounds), rewritten atomically each
-    round and read back by `read_metrics`;
-  * `tensorboard/`: the same scalars for TensorBoard.
+    time, parameters communicated down and up and their running totals,
+    validation and test loss and accuracy on evaluation rounds), rewritten
+    atomically each round and read back by `read_metrics`;
+  * `tensorboard/`: the same scalars, in one event file rewritten
+    atomically from the rows, so every round appears exactly once;
+  * `checkpoints/round-NNNNNN.npz`: every `checkpoint_every` rounds (and
+    after the last), the whole server state (model weights, server optimizer
+    state, aggregator state including the secure aggregator's adaptive
+    bounds), the round number, the wall time used and the metric rows so
+    far, written atomically; the last two are kept.
+
+Rerunning resumes from the last checkpoint. Client sampling and client data
+order are functions of (seed, round, client) only, so a resumed run computes
+the same rounds as an uninterrupted one.
 """
 
 import csv
 import dataclasses
+import glob
 import io
+import json
 import os
+import re
 import tempfile
 import time
 from typing import Any, Callable, Optional, Sequence
@@ -36,6 +49,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
+from gptfl_tff import console
+from gptfl_tff import errors
 from gptfl_tff import federated
 from gptfl_tff import io_utils
 from gptfl_tff import runtime
@@ -43,13 +58,20 @@ from gptfl_tff import runtime
 CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
     'round_seconds', 'params_down', 'params_up', 'cumulative_params_down',
-    'cumulative_params_up', 'test_loss', 'test_accuracy',
+    'cumulative_params_up', 'val_loss', 'val_accuracy', 'test_loss',
+    'test_accuracy',
 )
 
 _INT_COLUMNS = frozenset({
     'round', 'train_examples', 'params_down', 'params_up',
     'cumulative_params_down', 'cumulative_params_up',
 })
+_EVENTS_FILE = 'events.out.tfevents.0.gptfl.v2'
+_CHECKPOINT_RE = re.compile(r'^round-(\d{6})\.npz$')
+
+
+class CheckpointError(errors.UserError):
+  """A checkpoint that does not belong to this run; says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,13 +81,16 @@ class LoopConfig:
   Attributes:
     rounds: Number of federated rounds.
     clients_per_round: Clients sampled (without replacement) per round.
-    eval_every: Evaluate on the test set every this many rounds (and after
-      the last round); 0 disables evaluation.
+    eval_every: Evaluate every this many rounds (and after the last round);
+      0 disables evaluation.
     seed: Seed of client sampling and client data order.
-    output_dir: Where flags, metrics and TensorBoard logs go; `None` writes
-      nothing.
+    output_dir: Where metrics, TensorBoard logs and checkpoints go; `None`
+      writes nothing (and cannot resume).
     max_seconds: Stop after the first round that ends past this wall-time
-      budget (0: no budget); the last round is evaluated.
+      budget of training (summed over resumed runs; 0: no budget); the last
+      round is evaluated.
+    checkpoint_every: Save the server state every this many rounds (and
+      after the last round).
   """
 
   rounds: int
@@ -74,95 +99,66 @@ class LoopConfig:
   seed: int = 0
   output_dir: Optional[str] = None
   max_seconds: float = 0.0
+  checkpoint_every: int = 5
 
   def __post_init__(self):
-    if self.rounds < 1 or self.clients_per_round < 1 or self.eval_every < 0:
+    if (self.rounds < 1 or self.clients_per_round < 1 or self.eval_every < 0
+        or self.checkpoint_every < 1):
       raise ValueError(
-          'Need rounds >= 1, clients_per_round >= 1 and eval_every >= 0; got '
-          f'{self.rounds}, {self.clients_per_round}, {self.eval_every}.'
-      )
-
-
-def create_evaluator(
-    keras_model_fn: Callable[[], tf.keras.Model],
-    features: np.ndarray,
-    labels: np.ndarray,
-    batch_size: int = 256,
-) -> Callable[[tff.learning.models.ModelWeights], dict[str, float]]:
-  """Returns `weights -> {'test_loss', 'test_accuracy'}` on a held-out set.
-
-  Evaluation is centralised on the server's test split, as in GPT-FL's and
-  FedAudio's reported numbers.
-  """
-  model = keras_model_fn()
-  loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(
-      from_logits=True, reduction='sum'
-  )
-  dataset = tf.data.Dataset.from_tensor_slices((features, labels)).batch(
-      batch_size
-  )
-
-  @tf.function
-  def evaluate():
-    total_loss = tf.constant(0.0)
-    correct = tf.constant(0, tf.int64)
-    for x, y in dataset:
-      logits = model(x, training=False)
-      total_loss += loss_fn(y, logits)
-      correct += tf.reduce_sum(
-          tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), y), tf.int64)
-      )
-    return total_loss, correct
-
-  def evaluator(weights):
-    weights.assign_weights_to(model)
-    total_loss, correct = evaluate()
-    n = len(labels)
-    return {
-        'test_loss': float(total_loss) / n,
-        'test_accuracy': float(correct) / n,
-    }
-
-  return evaluator
+          'Need rounds >= 1, clients_per_round >= 1, eval_every >= 0 and '
+          f'checkpoint_every >= 1; got {self.rounds}, '
+          f'{self.clients_per_round}, {self.eval_every}, '
+          f'{self.checkpoint_every}.')
 
 
 def count_params(weights: tff.learning.models.ModelWeights) -> int:
   return int(sum(np.size(w) for w in weights.trainable))
 
 
-class MetricsWriter:
-  """Writes metric rows to CSV (atomically) and TensorBoard."""
+def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
+  buf = io.StringIO()
+  writer = csv.DictWriter(buf, CSV_COLUMNS, extrasaction='ignore')
+  writer.writeheader()
+  writer.writerows(rows)
+  return buf.getvalue()
 
-  def __init__(self, output_dir: Optional[str]):
-    self._rows: list[dict[str, Any]] = []
+
+def _write_events(path: str, rows: Sequence[dict[str, Any]]) -> None:
+  """Writes every row's scalars as one TensorBoard event file, atomically."""
+  with io_utils.atomic_path(path) as tmp:
+    with tf.io.TFRecordWriter(tmp) as writer:
+      writer.write(tf.compat.v1.Event(
+          wall_time=0.0, file_version='brain.Event:2').SerializeToString())
+      for row in rows:
+        values = [tf.compat.v1.Summary.Value(tag=k, simple_value=float(v))
+                  for k, v in row.items()
+                  if k != 'round' and v is not None and v != '']
+        writer.write(tf.compat.v1.Event(
+            wall_time=float(row.get('wall_time', 0.0)), step=row['round'],
+            summary=tf.compat.v1.Summary(value=values)).SerializeToString())
+
+
+class MetricsWriter:
+  """Writes metric rows to CSV and TensorBoard, each round exactly once."""
+
+  def __init__(self, output_dir: Optional[str],
+               rows: Sequence[dict[str, Any]] = ()):
+    self._rows: list[dict[str, Any]] = list(rows)
     self._dir = output_dir
-    self._tb = None
-    if output_dir:
-      os.makedirs(output_dir, exist_ok=True)
-      self._tb = tf.summary.create_file_writer(
-          os.path.join(output_dir, 'tensorboard')
-      )
 
   @property
   def rows(self) -> list[dict[str, Any]]:
     return self._rows
 
   def write(self, row: dict[str, Any]) -> None:
+    """Appends a row and rewrites both files from all rows."""
     self._rows.append(row)
     if not self._dir:
       return
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, CSV_COLUMNS, extrasaction='ignore')
-    writer.writeheader()
-    writer.writerows(self._rows)
     io_utils.atomic_write_text(
-        os.path.join(self._dir, 'metrics.csv'), buf.getvalue()
-    )
-    with self._tb.as_default():
-      for key, value in row.items():
-        if key != 'round' and value is not None and value != '':
-          tf.summary.scalar(key, value, step=row['round'])
-    self._tb.flush()
+        os.path.join(self._dir, 'metrics.csv'), _csv_text(self._rows))
+    _write_events(os.path.join(self._dir, 'tensorboard', _EVENTS_FILE),
+                  self._rows)
 
 
 def read_metrics(path: str) -> list[dict[str, Any]]:
@@ -173,8 +169,8 @@ def read_metrics(path: str) -> list[dict[str, Any]]:
 
   Returns:
     One dict a round, keyed by `CSV_COLUMNS`: ints for the round and the
-    counts, floats for the metrics, `None` for empty cells (the test metrics
-    of rounds without evaluation).
+    counts, floats for the metrics, `None` for empty cells (the evaluation
+    metrics of rounds without evaluation).
 
   Raises:
     FileNotFoundError: If `path` does not exist.
@@ -210,6 +206,75 @@ def read_metrics(path: str) -> list[dict[str, Any]]:
   return rows
 
 
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+  """What a resumed run starts from."""
+
+  round_num: int
+  state: Any
+  rows: list[dict[str, Any]]
+  seconds: float
+
+
+class Checkpointer:
+  """Saves and restores the server state every few rounds, atomically."""
+
+  def __init__(self, output_dir: str, fingerprint: str, keep: int = 2):
+    self._dir = os.path.join(output_dir, 'checkpoints')
+    self._fingerprint = fingerprint
+    self._keep = keep
+
+  def _paths(self) -> list[tuple[int, str]]:
+    found = []
+    for path in glob.glob(os.path.join(self._dir, 'round-*.npz')):
+      match = _CHECKPOINT_RE.match(os.path.basename(path))
+      if match:
+        found.append((int(match[1]), path))
+    return sorted(found)
+
+  def save(self, round_num: int, state: Any, rows: Sequence[dict[str, Any]],
+           seconds: float) -> None:
+    """Writes `round-{round_num}.npz`; drops all but the newest `keep`."""
+    leaves = tf.nest.flatten(state)
+    arrays = {f'leaf_{i:05d}': np.asarray(v) for i, v in enumerate(leaves)}
+    meta = {'round': round_num, 'fingerprint': self._fingerprint,
+            'seconds': seconds, 'rows': list(rows), 'leaves': len(leaves)}
+    io_utils.atomic_save_npz(
+        os.path.join(self._dir, f'round-{round_num:06d}.npz'),
+        meta=np.array(json.dumps(meta)), **arrays)
+    for _, path in self._paths()[:-self._keep]:
+      os.remove(path)
+
+  def restore(self, template: Any) -> Optional[Checkpoint]:
+    """The newest checkpoint, shaped like `template`; `None` if there is none.
+
+    Raises:
+      CheckpointError: If it was written by a run with other settings or
+        does not match the state's structure.
+    """
+    paths = self._paths()
+    if not paths:
+      return None
+    _, path = paths[-1]
+    with np.load(path) as z:
+      meta = json.loads(str(z['meta']))
+      leaves = [z[f'leaf_{i:05d}'] for i in range(meta['leaves'])]
+    if meta['fingerprint'] != self._fingerprint:
+      raise CheckpointError(
+          f'{path} was written by a run with other settings; use another '
+          '--experiment_name or pass --redo_from=federated.')
+    flat = tf.nest.flatten(template)
+    if len(flat) != len(leaves) or any(
+        np.shape(a) != np.shape(b) for a, b in zip(flat, leaves)):
+      raise CheckpointError(
+          f'{path} does not match this model\'s server state; pass '
+          '--redo_from=federated to start again.')
+    leaves = [leaf[()] if isinstance(t, np.generic) else leaf.astype(
+        np.asarray(t).dtype) for t, leaf in zip(flat, leaves)]
+    return Checkpoint(meta['round'], tf.nest.pack_sequence_as(
+        template, leaves), meta['rows'], meta['seconds'])
+
+
 def sample_clients(
     client_ids: Sequence[str], num: int, seed: int, round_num: int
 ) -> list[str]:
@@ -228,8 +293,10 @@ def run(
     initial_state: Any,
     config: LoopConfig,
     evaluator: Optional[Callable[[Any], dict[str, float]]] = None,
+    fingerprint: str = '',
+    progress: bool = False,
 ) -> tuple[Any, list[dict[str, Any]]]:
-  """Runs federated rounds and records metrics.
+  """Runs (or resumes) federated rounds and records metrics.
 
   Args:
     process: The learning process (for `get_model_weights`).
@@ -237,67 +304,86 @@ def run(
     store: Where the clients' examples are.
     initial_state: The process state to start from.
     config: Loop settings.
-    evaluator: `ModelWeights -> dict` of test metrics, or `None`.
+    evaluator: `ModelWeights -> dict` of evaluation metrics, or `None`.
+    fingerprint: Identifies the run's settings; a checkpoint written with
+      another fingerprint is refused.
+    progress: Show a progress bar over rounds.
 
   Returns:
     `(final_state, metric_rows)`.
 
   Raises:
     ValueError: If the store holds no clients.
+    CheckpointError: If the output folder's checkpoint is another run's.
   """
   client_ids = sorted(store.sizes)
   if not client_ids:
     raise ValueError('No clients in the client store; write some first.')
-  writer = MetricsWriter(config.output_dir)
-  state = initial_state
+  state, rows, used, first = initial_state, [], 0.0, 1
+  checkpointer = None
+  if config.output_dir:
+    checkpointer = Checkpointer(config.output_dir, fingerprint)
+    restored = checkpointer.restore(initial_state)
+    if restored is not None:
+      state, rows, used = restored.state, restored.rows, restored.seconds
+      first = restored.round_num + 1
+      logging.info('Resuming after round %d.', restored.round_num)
+  writer = MetricsWriter(config.output_dir, rows)
   num_params = count_params(process.get_model_weights(state))
-  cumulative = 0
-  loop_start = time.perf_counter()
-  for round_num in range(1, config.rounds + 1):
-    clients = sample_clients(
-        client_ids, config.clients_per_round, config.seed, round_num
-    )
-    args = [
-        (store.path(c), federated.client_seed(config.seed, round_num, c))
-        for c in clients
-    ]
-    start = time.perf_counter()
-    output = round_fn(state, args)
-    seconds = time.perf_counter() - start
-    state = output.state
-    train = output.metrics['client_work']['train']
-    sent = num_params * len(clients)
-    cumulative += sent
-    row = {
-        'round': round_num,
-        'train_loss': float(train['loss']),
-        'train_accuracy': float(train['sparse_categorical_accuracy']),
-        'train_examples': int(train['num_examples']),
-        'round_seconds': seconds,
-        'params_down': sent,
-        'params_up': sent,
-        'cumulative_params_down': cumulative,
-        'cumulative_params_up': cumulative,
-        'test_loss': None,
-        'test_accuracy': None,
-    }
-    over_budget = config.max_seconds > 0 and (
-        time.perf_counter() - loop_start > config.max_seconds)
-    last = round_num == config.rounds or over_budget
-    if evaluator and config.eval_every and (
-        round_num % config.eval_every == 0 or last
-    ):
-      row.update(evaluator(process.get_model_weights(state)))
-    writer.write(row)
-    logging.info(
-        'round %d: loss %.4f acc %.4f test_acc %s (%.2fs)',
-        round_num, row['train_loss'], row['train_accuracy'],
-        row['test_accuracy'], seconds,
-    )
-    if over_budget:
-      logging.info('Wall-time budget of %.0f s reached after round %d.',
-                   config.max_seconds, round_num)
-      break
+  cumulative = rows[-1]['cumulative_params_down'] if rows else 0
+  finished = bool(rows) and (
+      rows[-1]['round'] >= config.rounds or
+      (config.max_seconds > 0 and used > config.max_seconds))
+  bar = console.progress(config.rounds, 'rounds', 'round', initial=first - 1,
+                         enabled=progress and not finished)
+  start_time = time.perf_counter() - used
+  with bar:
+    for round_num in range(first, config.rounds + 1):
+      if finished:
+        break
+      clients = sample_clients(
+          client_ids, config.clients_per_round, config.seed, round_num)
+      args = [
+          (store.path(c), federated.client_seed(config.seed, round_num, c))
+          for c in clients
+      ]
+      start = time.perf_counter()
+      output = round_fn(state, args)
+      seconds = time.perf_counter() - start
+      state = output.state
+      train = output.metrics['client_work']['train']
+      sent = num_params * len(clients)
+      cumulative += sent
+      row = dict.fromkeys(CSV_COLUMNS)
+      row.update({
+          'round': round_num,
+          'train_loss': float(train['loss']),
+          'train_accuracy': float(train['sparse_categorical_accuracy']),
+          'train_examples': int(train['num_examples']),
+          'round_seconds': seconds,
+          'params_down': sent,
+          'params_up': sent,
+          'cumulative_params_down': cumulative,
+          'cumulative_params_up': cumulative,
+      })
+      used = time.perf_counter() - start_time
+      over_budget = config.max_seconds > 0 and used > config.max_seconds
+      last = round_num == config.rounds or over_budget
+      if evaluator and config.eval_every and (
+          round_num % config.eval_every == 0 or last):
+        row.update(evaluator(process.get_model_weights(state)))
+      writer.write(row)
+      if checkpointer and (last or round_num % config.checkpoint_every == 0):
+        checkpointer.save(round_num, state, writer.rows, used)
+      shown = {'loss': row['train_loss'], 'acc': row['train_accuracy']}
+      if row['val_accuracy'] is not None:
+        shown['val_acc'] = row['val_accuracy']
+      bar.update(1, s_round=seconds, **shown)
+      logging.info('round %d: %s', round_num, row)
+      if over_budget:
+        logging.info('Wall-time budget of %.0f s reached after round %d.',
+                     config.max_seconds, round_num)
+        break
   return state, writer.rows
 
 
@@ -307,21 +393,24 @@ def run_simulation(
     features: np.ndarray,
     labels: np.ndarray,
     parts: dict[str, np.ndarray],
-    test_features: np.ndarray,
-    test_labels: np.ndarray,
+    eval_splits: dict[str, tuple[np.ndarray, np.ndarray]],
     process_config: federated.ProcessConfig,
     client_epochs: int,
     client_batch_size: int,
     config: LoopConfig,
     feature_dtype: type = np.float32,
     clients_in_parallel: int = -1,
+    fingerprint: str = '',
+    audit: bool = True,
+    progress: bool = False,
 ) -> tuple[tff.learning.templates.LearningProcess, Any, list[dict[str, Any]]]:
-  """Simulates federated training of a partitioned training set.
+  """Simulates (or resumes) federated training of a partitioned train set.
 
   Builds the process (secure aggregation per `process_config`) on the
-  project's TEST context, starts from `initial_model`'s weights, writes each
-  client's examples to a temporary `ClientStore`, and runs `run` with
-  centralised evaluation on the test set.
+  project's TEST context, audits its compiled form when aggregation is
+  secure, starts from `initial_model`'s weights (or the last checkpoint),
+  writes each client's examples to a temporary `ClientStore`, and runs `run`
+  with centralised evaluation.
 
   Args:
     keras_model_fn: Builds the (uncompiled, logits) model.
@@ -329,33 +418,45 @@ def run_simulation(
     features: All training features (float32, or uint8 images).
     labels: Their labels.
     parts: `client_id -> indices` into `features`.
-    test_features: Float32 model input of the test set.
-    test_labels: Its labels.
+    eval_splits: `name -> (float32 model input, labels)`, e.g. 'val', 'test'.
     process_config: FedAvg/FedOpt settings.
     client_epochs: Local epochs.
     client_batch_size: Local batch size.
     config: Loop settings.
     feature_dtype: Dtype the client store keeps features in.
     clients_in_parallel: Worker concurrency (see `runtime`).
+    fingerprint: The run's settings fingerprint (see `run`).
+    audit: With secure aggregation, compile the round to MapReduceForm and
+      DistributeAggregateForm and refuse to train if any client value would
+      reach the server outside a secure sum.
+    progress: Show a progress bar over rounds.
 
   Returns:
     `(process, final_state, metric_rows)`.
+
+  Raises:
+    forms.InsecureAggregationError: If the audit finds a non-secure path.
   """
+  from gptfl_tff import evaluation  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import forms  # pylint: disable=g-import-not-at-top
   shape = features.shape[1:]
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
   process = federated.build_learning_process(
       federated.create_tff_model_fn(keras_model_fn, shape), process_config)
+  if audit and process_config.secure:
+    forms.audit(process.next)
   round_fn = federated.build_round_computation(
       process, federated.build_client_data_computation(
           shape, client_epochs, client_batch_size, feature_dtype))
   state = federated.set_initial_weights(
       process, process.initialize(), initial_model)
-  evaluator = create_evaluator(keras_model_fn, test_features, test_labels)
+  evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)
   with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
     store = federated.ClientStore(tmp, shape, feature_dtype)
     for client_id, idx in parts.items():
       store.write(client_id, features[idx], labels[idx])
-    logging.info('%d clients, %d train / %d test examples', len(parts),
-                 sum(store.sizes.values()), len(test_labels))
-    state, rows = run(process, round_fn, store, state, config, evaluator)
+    logging.info('%d clients, %d train examples', len(parts),
+                 sum(store.sizes.values()))
+    state, rows = run(process, round_fn, store, state, config, evaluator,
+                      fingerprint, progress)
   return process, state, rows

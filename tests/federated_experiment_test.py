@@ -11,17 +11,55 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.federated_experiment (data and partition wiring)."""
+"""Tests for gptfl_tff.federated_experiment: partitions, the stage rule, and
+kill-and-resume identity of a real run of the binary."""
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import federated_experiment as fe
 from gptfl_tff import models
-from gptfl_tff.tasks import fsdd
+from gptfl_tff import stages
+from gptfl_tff import training_loop
+from gptfl_tff.tasks import base
 from tests import fixtures
+
+_ROUNDS = 5
+
+
+def _args(data, root, name):
+  return [
+      f'--data_dir={data}', '--cache_dir=', f'--rounds={_ROUNDS}',
+      '--clients_per_round=2', '--checkpoint_every=1', '--eval_every=1',
+      f'--root_output_dir={root}', f'--experiment_name={name}', '--seed=3',
+  ]
+
+
+def _popen(args, log):
+  # Output to a file: a pipe nobody reads would block a chatty child.
+  with open(log, 'a') as f:
+    return subprocess.Popen(
+        [sys.executable, '-m', 'experiments.federated_main'] + args,
+        cwd=fixtures.REPO, env=dict(os.environ, PYTHONPATH=fixtures.REPO),
+        stdout=f, stderr=subprocess.STDOUT)
+
+
+def _tail(log):
+  with open(log) as f:
+    return f.read()[-3000:]
+
+
+def _weights(run_dir):
+  model = models.load_initial_model(
+      os.path.join(run_dir, 'federated', fe.FINAL_MODEL))
+  return [w.numpy() for w in model.weights]
 
 
 class FederatedExperimentTest(tf.test.TestCase):
@@ -29,7 +67,7 @@ class FederatedExperimentTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.data = self.create_tempdir().full_path
-    fixtures.write_fsdd_folder(self.data, indices=range(8))
+    fixtures.write_fsdd_folder(self.data, digits=range(4), indices=range(12))
 
   def test_scarce_keeps_at_most_k_per_label(self):
     labels = np.array([0, 0, 0, 1, 1, 2])
@@ -38,29 +76,80 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertAllEqual(kept, fe.scarce(labels, np.arange(6), 2, 0))
 
   def test_partitions_follow_config(self):
-    base = fe.ExperimentConfig(data_dir=self.data)
-    train, test = fe.load_splits(base)
-    self.assertLen(test, 3 * 10 * 5)
-    parts = fe.create_partition(train, base)
+    config = fe.ExperimentConfig.for_task(
+        'fsdd', data=base.DataConfig(data_dir=self.data))
+    train = fe.tasks.get('fsdd').load(config.data).train
+    parts = fe.create_partition(train, config)
     self.assertEqual(sorted(parts), list(fixtures.SPEAKERS))
+    for speaker, idx in parts.items():
+      self.assertEqual(set(train.groups[idx].tolist()), {speaker})
     scarce = fe.create_partition(
-        train, dataclasses.replace(base, examples_per_label=1))
+        train, dataclasses.replace(config, examples_per_label=1))
     for idx in scarce.values():
-      self.assertEqual(np.bincount(train.labels[idx]).tolist(), [1] * 10)
+      self.assertEqual(np.bincount(train.labels[idx]).tolist(), [1] * 4)
     skew = fe.create_partition(train, dataclasses.replace(
-        base, partition=fe.Partition.DIRICHLET, num_clients=4,
-        min_client_examples=5))
-    self.assertLen(skew, 4)
-    self.assertEqual(sum(len(v) for v in skew.values()), len(train))
+        config, partition=fe.Partition.DIRICHLET, num_clients=3,
+        min_client_examples=2))
+    self.assertLen(skew, 3)
+    self.assertEqual(sorted(np.concatenate(list(skew.values())).tolist()),
+                     list(range(len(train))))
 
-  def test_speaker_split_needs_speakers(self):
-    with self.assertRaisesRegex(ValueError, 'test_speakers'):
-      fe.load_splits(fe.ExperimentConfig(data_dir=self.data,
-                                         split=fe.Split.SPEAKER))
+  def test_finetune_defaults_come_from_the_task(self):
+    d = fe.tasks.get('fsdd').defaults
+    self.assertEqual(fe.ExperimentConfig.for_task('fsdd').process
+                     .client_learning_rate, d.client_learning_rate)
+    self.assertEqual(fe.ExperimentConfig.for_task('fsdd', finetune=True)
+                     .process.client_learning_rate,
+                     d.finetune_client_learning_rate)
 
-  def test_missing_initial_model(self):
-    with self.assertRaisesRegex(FileNotFoundError, 'random init'):
-      models.load_initial_model('/nonexistent/model.keras')
+  def test_missing_initial_model_is_a_user_error(self):
+    with self.assertRaisesRegex(models.ModelFileError, 'random init'):
+      fe.run(fe.ExperimentConfig.for_task(
+          'fsdd', data=base.DataConfig(data_dir=self.data),
+          initial_model='/nonexistent/model.keras',
+          output_dir=self.create_tempdir().full_path))
+
+  def test_killed_run_resumes_to_the_uninterrupted_result(self):
+    root = self.create_tempdir().full_path
+    log = os.path.join(root, 'log.txt')
+    whole = _popen(_args(self.data, root, 'whole'), log)
+    self.assertEqual(whole.wait(timeout=600), 0, _tail(log))
+
+    # SIGKILL during round 3, right after round 2's checkpoint was written.
+    killed_dir = os.path.join(root, 'killed')
+    second = os.path.join(killed_dir, 'federated', 'checkpoints',
+                          'round-000002.npz')
+    child = _popen(_args(self.data, root, 'killed'), log)
+    deadline = time.time() + 600
+    while not os.path.exists(second) and child.poll() is None:
+      self.assertLess(time.time(), deadline)
+      time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    self.assertEqual(child.returncode, -signal.SIGKILL)
+    checkpoints = os.listdir(os.path.dirname(second))
+    self.assertNotIn('round-000003.npz', checkpoints)
+    before = training_loop.read_metrics(
+        os.path.join(killed_dir, 'federated', 'metrics.csv'))
+    self.assertLessEqual(len(before), 3)
+    self.assertFalse(stages.read(os.path.join(killed_dir, 'federated'))[
+        'complete'])
+
+    rerun = _popen(_args(self.data, root, 'killed'), log)
+    self.assertEqual(rerun.wait(timeout=600), 0, _tail(log))
+    after = training_loop.read_metrics(
+        os.path.join(killed_dir, 'federated', 'metrics.csv'))
+    self.assertEqual([r['round'] for r in after], list(range(1, _ROUNDS + 1)))
+    # Rounds 1-2 come from the checkpoint, not from training them again.
+    self.assertEqual(after[:2], before[:2])
+    reference = training_loop.read_metrics(
+        os.path.join(root, 'whole', 'federated', 'metrics.csv'))
+    for key in ('train_loss', 'val_accuracy', 'test_accuracy'):
+      self.assertAllClose([r[key] for r in after],
+                          [r[key] for r in reference], atol=1e-6)
+    for got, want in zip(_weights(killed_dir),
+                         _weights(os.path.join(root, 'whole'))):
+      self.assertLessEqual(np.max(np.abs(got - want)), 1e-6)
 
 
 if __name__ == '__main__':

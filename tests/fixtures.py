@@ -117,10 +117,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_module(module: str, args: list[str], env: dict | None = None,
                timeout: int = 900) -> subprocess.CompletedProcess:
-  """Runs `python -m module args` from the repository root, as a user would."""
+  """Runs `python -m module args` from the repository root, as a user would.
+
+  The environment is the test's, less TF_CPP_MIN_LOG_LEVEL (which tests of
+  the console may have set), plus PYTHONPATH.
+  """
+  env = dict(env if env is not None else os.environ, PYTHONPATH=REPO)
+  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
   return subprocess.run(
-      [sys.executable, '-m', module] + args, cwd=REPO,
-      env=dict(env if env is not None else os.environ, PYTHONPATH=REPO),
+      [sys.executable, '-m', module] + args, cwd=REPO, env=env,
       capture_output=True, text=True, timeout=timeout)
 
 

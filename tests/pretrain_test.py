@@ -60,17 +60,48 @@ class PretrainTest(tf.test.TestCase):
     model = tf.keras.models.load_model(os.path.join(out, 'pretrained.keras'))
     self.assertEqual(model.output_shape, (None, 3))
 
-  def test_resumes_from_checkpoint(self):
+  def test_killed_pretraining_resumes_to_the_uninterrupted_weights(self):
     data = self.create_tempdir().full_path
     _write_tones(data, per_label=4)
-    out = self.create_tempdir().full_path
-    short = pretrain.PretrainConfig(epochs=2, batch_size=8)
-    pretrain.run(data, _small_model, short, out)
-    longer = pretrain.PretrainConfig(epochs=3, batch_size=8)
-    history = pretrain.run(data, _small_model, longer, out)
+    frontend = audio.FrontEndConfig()
+    waves, labels = pretrain.load_waveforms(data, frontend)
+    config = pretrain.PretrainConfig(epochs=3, batch_size=4)
+    trained = []
+
+    def dataset_fn(epoch, kill_at=None):
+      if epoch == kill_at:
+        raise KeyboardInterrupt('simulated kill')
+      trained.append(epoch)
+      return pretrain.create_train_dataset(waves, labels, config, frontend,
+                                           epoch)
+
+    def model_fn():  # With the project's dropout, as its models have.
+      return tf.keras.Sequential([
+          tf.keras.layers.Input((94, 128)),
+          models.DeterministicDropout(0.5, seed=1),
+          tf.keras.layers.GlobalAveragePooling1D(),
+          tf.keras.layers.Dense(3),
+      ])
+
+    steps = len(labels) // config.batch_size
+    whole = self.create_tempdir().full_path
+    pretrain.fit(dataset_fn, steps, model_fn, config, whole)
+    killed = self.create_tempdir().full_path
+    with self.assertRaises(KeyboardInterrupt):
+      pretrain.fit(lambda e: dataset_fn(e, kill_at=2), steps, model_fn,
+                   config, killed)
+    trained.clear()
+    history = pretrain.fit(dataset_fn, steps, model_fn, config, killed)
+    self.assertEqual(trained, [2])  # Epochs 1-2 came from the checkpoint.
     self.assertEqual([h['epoch'] for h in history], [1, 2, 3])
-    with open(os.path.join(out, 'pretrain_metrics.json')) as f:
+    with open(os.path.join(killed, 'pretrain_metrics.json')) as f:
       self.assertLen(json.load(f), 3)
+    got = tf.keras.models.load_model(
+        os.path.join(killed, 'pretrained.keras')).get_weights()
+    want = tf.keras.models.load_model(
+        os.path.join(whole, 'pretrained.keras')).get_weights()
+    for a, b in zip(got, want):
+      self.assertLessEqual(np.max(np.abs(a - b)), 1e-6)
 
   def test_augmentation_is_seeded_and_bounded(self):
     config = pretrain.PretrainConfig(snr_db_range=(30.0, 30.0))

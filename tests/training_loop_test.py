@@ -15,11 +15,14 @@
 
 import csv
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
+from gptfl_tff import federated
+from gptfl_tff import forms
 from gptfl_tff import training_loop
 
 
@@ -33,34 +36,73 @@ class TrainingLoopTest(tf.test.TestCase):
     self.assertNotEqual(a, training_loop.sample_clients(ids, 4, 1, 4))
     self.assertEqual(training_loop.sample_clients(ids, 20, 1, 1), ids)
 
-  def test_metrics_writer_csv(self):
+  def test_metrics_writer_csv_and_tensorboard_hold_each_round_once(self):
     out = self.create_tempdir().full_path
     writer = training_loop.MetricsWriter(out)
-    writer.write({'round': 1, 'train_loss': 2.0, 'test_accuracy': None})
-    writer.write({'round': 2, 'train_loss': 1.0, 'test_accuracy': 0.5})
+    writer.write({'round': 1, 'train_loss': 2.0, 'val_accuracy': None})
+    writer.write({'round': 2, 'train_loss': 1.0, 'val_accuracy': 0.5})
+    # A resumed run starts from the rows of its checkpoint (round 1) and
+    # writes round 2 again: each file still holds each round once.
+    resumed = training_loop.MetricsWriter(out, writer.rows[:1])
+    resumed.write({'round': 2, 'train_loss': 0.75, 'val_accuracy': 0.5})
     with open(os.path.join(out, 'metrics.csv')) as f:
       rows = list(csv.DictReader(f))
     self.assertEqual(list(rows[0]), list(training_loop.CSV_COLUMNS))
-    self.assertEqual([r['train_loss'] for r in rows], ['2.0', '1.0'])
-    self.assertEqual([r['test_accuracy'] for r in rows], ['', '0.5'])
-    self.assertNotEmpty(os.listdir(os.path.join(out, 'tensorboard')))
-    self.assertEqual(
-        sorted(f for f in os.listdir(out)), ['metrics.csv', 'tensorboard']
-    )
+    self.assertEqual([r['train_loss'] for r in rows], ['2.0', '0.75'])
+    self.assertEqual([r['val_accuracy'] for r in rows], ['', '0.5'])
+    events = os.listdir(os.path.join(out, 'tensorboard'))
+    self.assertLen(events, 1)
+    steps = {}
+    for record in tf.data.TFRecordDataset(
+        os.path.join(out, 'tensorboard', events[0])):
+      event = tf.compat.v1.Event.FromString(record.numpy())
+      for value in event.summary.value:
+        steps.setdefault(value.tag, []).append(
+            (event.step, round(value.simple_value, 4)))
+    self.assertEqual(steps['train_loss'], [(1, 2.0), (2, 0.75)])
+    self.assertEqual(steps['val_accuracy'], [(2, 0.5)])
+    self.assertEqual(sorted(os.listdir(out)), ['metrics.csv', 'tensorboard'])
+
+  def test_checkpointer_round_trip_keeps_two(self):
+    out = self.create_tempdir().full_path
+    state = {'w': [np.arange(6, dtype=np.float32).reshape(2, 3)],
+             'step': np.int32(4), 'lr': np.float32(0.5)}
+    ckpt = training_loop.Checkpointer(out, 'abc')
+    self.assertIsNone(ckpt.restore(state))
+    for r in (1, 2, 3):
+      state['w'][0] = state['w'][0] + 1
+      ckpt.save(r, state, [{'round': k} for k in range(1, r + 1)], 1.5 * r)
+    self.assertLen(os.listdir(os.path.join(out, 'checkpoints')), 2)
+    template = {'w': [np.zeros((2, 3), np.float32)], 'step': np.int32(0),
+                'lr': np.float32(0)}
+    got = ckpt.restore(template)
+    self.assertEqual(got.round_num, 3)
+    self.assertEqual(got.seconds, 4.5)
+    self.assertEqual([r['round'] for r in got.rows], [1, 2, 3])
+    self.assertAllEqual(got.state['w'][0], state['w'][0])
+    self.assertEqual(got.state['step'], 4)
+    self.assertIsInstance(got.state['lr'], np.float32)
+    with self.assertRaisesRegex(training_loop.CheckpointError,
+                                'other settings'):
+      training_loop.Checkpointer(out, 'other').restore(template)
+    with self.assertRaisesRegex(training_loop.CheckpointError,
+                                'does not match'):
+      ckpt.restore({'w': [np.zeros((3, 3), np.float32)],
+                    'step': np.int32(0), 'lr': np.float32(0)})
 
   def test_read_metrics_round_trips_the_writer(self):
     out = self.create_tempdir().full_path
     writer = training_loop.MetricsWriter(out)
     writer.write({'round': 1, 'train_loss': 2.5, 'round_seconds': 3.0,
-                  'params_down': 7, 'test_accuracy': None})
+                  'params_down': 7, 'val_accuracy': None})
     writer.write({'round': 2, 'train_loss': 1.0, 'round_seconds': 4.5,
-                  'params_down': 7, 'test_accuracy': 0.25})
+                  'params_down': 7, 'val_accuracy': 0.25})
     rows = training_loop.read_metrics(os.path.join(out, 'metrics.csv'))
     self.assertEqual([r['round'] for r in rows], [1, 2])
     self.assertEqual([r['params_down'] for r in rows], [7, 7])
     self.assertIsInstance(rows[0]['params_down'], int)
     self.assertEqual([r['train_loss'] for r in rows], [2.5, 1.0])
-    self.assertEqual([r['test_accuracy'] for r in rows], [None, 0.25])
+    self.assertEqual([r['val_accuracy'] for r in rows], [None, 0.25])
     self.assertIsNone(rows[0]['train_examples'])
 
   def test_read_metrics_rejects_foreign_and_corrupt_files(self):
@@ -73,23 +115,31 @@ class TrainingLoopTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "line 2: column 'train_loss'"):
       training_loop.read_metrics(path)
 
-  def test_evaluator_is_exact(self):
+  def test_simulation_refuses_a_round_that_leaks_outside_secure_sums(self):
+    # A process whose metrics are summed in the clear although secure
+    # aggregation was asked for: the audit must stop it before round 1.
+    def leaky_process(model_fn, config):
+      del config
+      return tff.learning.algorithms.build_weighted_fed_avg(
+          model_fn,
+          client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.01),
+          server_optimizer_fn=tff.learning.optimizers.build_sgdm(1.0),
+          model_aggregator=tff.learning.secure_aggregator(
+              zeroing=True, clipping=False, weighted=True),
+          metrics_aggregator=tff.learning.metrics.sum_then_finalize)
+
     model_fn = lambda: tf.keras.Sequential(
-        [tf.keras.layers.Input((2,)), tf.keras.layers.Dense(2)])
-    x = np.array([[1, 0], [0, 1], [1, 1]], np.float32)
-    y = np.array([0, 1, 1], np.int32)
-    evaluator = training_loop.create_evaluator(model_fn, x, y, batch_size=2)
-    # Identity kernel: logits = x, so argmax is right for rows 0 and 1, and
-    # row 2 ties (argmax 0, wrong).
-    weights = tff.learning.models.ModelWeights(
-        trainable=[np.eye(2, dtype=np.float32), np.zeros(2, np.float32)],
-        non_trainable=[],
-    )
-    metrics = evaluator(weights)
-    self.assertAllClose(metrics['test_accuracy'], 2 / 3)
-    expected_loss = np.mean([
-        np.log(1 + np.exp(-1)), np.log(1 + np.exp(-1)), np.log(2)])
-    self.assertAllClose(metrics['test_loss'], expected_loss, rtol=1e-5)
+        [tf.keras.Input((4,)), tf.keras.layers.Dense(3)])
+    x = np.zeros((6, 4), np.float32)
+    y = np.zeros(6, np.int32)
+    with mock.patch.object(federated, 'build_learning_process',
+                           leaky_process):
+      with self.assertRaisesRegex(forms.InsecureAggregationError,
+                                  'federated_aggregate slot'):
+        training_loop.run_simulation(
+            model_fn, model_fn(), x, y, {'a': np.arange(6)},
+            {'val': (x, y)}, federated.ProcessConfig(secure=True), 1, 2,
+            training_loop.LoopConfig(rounds=1, clients_per_round=1))
 
   def test_bad_loop_config(self):
     with self.assertRaisesRegex(ValueError, 'rounds >= 1'):

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from gptfl_tff import audio
+from gptfl_tff import errors
 from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import synthetic_records
 from gptfl_tff.generators import espeak
@@ -35,7 +36,7 @@ from gptfl_tff.generators import flite
 SPEECH_ENGINES = {espeak.NAME: espeak, flite.NAME: flite}
 
 
-class EngineError(RuntimeError):
+class EngineError(errors.UserError, RuntimeError):
   """An engine that is missing or failed; the message says what to do."""
 
 

@@ -33,6 +33,7 @@ import dataclasses
 import os
 from typing import Sequence
 
+from gptfl_tff import errors
 from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import synthetic_records
 
@@ -74,7 +75,7 @@ class DiffusionConfig:
 _PIPELINES = {}
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(errors.UserError, RuntimeError):
   """The diffusion model could not be loaded; the message says what to do."""
 
 

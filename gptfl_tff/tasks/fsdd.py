@@ -17,10 +17,12 @@ Recordings are named `{digit}_{speaker}_{index}.wav` (8 kHz mono 16-bit).
 They are read from a folder, from a zip or tar archive holding them (the
 upstream release archive or a trimmed copy), or from TFDS `spoken_digit`.
 
-Splits:
-  * by index: indices 0-4 of every speaker and digit are the test set
-    (FSDD's own convention);
-  * by speaker: one or more speakers are held out as the test set.
+Splits (`TASK.load`):
+  * test: indices 0-4 of every speaker and digit (FSDD's own convention),
+    or, with `test_speakers`, every recording of those speakers;
+  * validation: indices 5-9 of every training speaker and digit, carved
+    from the training data (hyper-parameters are chosen on it);
+  * train: the rest.
 
 GPT-FL (Sec. 4.1) evaluates keyword spotting with the FedAudio model; here the
 task is the ten digits, with label names 'zero' ... 'nine'.
@@ -39,6 +41,8 @@ import numpy as np
 
 from gptfl_tff import audio
 from gptfl_tff import io_utils
+from gptfl_tff import models
+from gptfl_tff.tasks import base
 
 LABEL_NAMES = (
     'zero', 'one', 'two', 'three', 'four',
@@ -47,20 +51,19 @@ LABEL_NAMES = (
 NUM_CLASSES = len(LABEL_NAMES)
 SAMPLE_RATE = 8000
 TEST_INDICES = range(0, 5)
-DATA_DIR_ENV = 'GPTFL_DATA_DIR'
+VALIDATION_INDICES = range(5, 10)
+DATA_DIR_ENV = base.DATA_DIR_ENV
 
 _NAME_RE = re.compile(r'^(\d)_([A-Za-z]+)_(\d+)\.wav$')
 _HELP = (
     'Pass --data_dir=PATH (a folder, .zip or .tar[.gz] of '
     '{digit}_{speaker}_{index}.wav files, e.g. ../shared/data/'
     'fsdd-5speakers.zip), set the environment variable '
-    f'{DATA_DIR_ENV}, or use --data_source=tfds where TFDS can download '
+    f'{DATA_DIR_ENV}, or pass --use_tfds where TFDS can download '
     "'spoken_digit'."
 )
 
-
-class DataError(ValueError):
-  """Missing or malformed task data; the message says what to do."""
+DataError = base.DataError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,3 +348,60 @@ def split_by_speaker(
   if test.all():
     raise DataError('Every speaker is held out; leave at least one to train.')
   return feature_set.subset(~test), feature_set.subset(test)
+
+
+def split_three_way(
+    feature_set: FeatureSet, test_speakers: Sequence[str] = ()
+) -> tuple[FeatureSet, FeatureSet, FeatureSet]:
+  """`(train, validation, test)`: see the module docstring.
+
+  Raises:
+    DataError: If a named test speaker is unknown or none would remain.
+  """
+  if test_speakers:
+    rest, test = split_by_speaker(feature_set, test_speakers)
+  else:
+    rest, test = split_by_index(feature_set)
+  val = np.isin(rest.indices, list(VALIDATION_INDICES))
+  if val.all() or not val.any():
+    raise DataError(
+        'The recordings leave no training or no validation examples: FSDD '
+        f'validation takes indices {VALIDATION_INDICES.start}-'
+        f'{VALIDATION_INDICES.stop - 1} of every training speaker and '
+        'digit; provide the full 0-49 takes.')
+  return rest.subset(~val), rest.subset(val), test
+
+
+def _example_set(feature_set: FeatureSet) -> base.ExampleSet:
+  return base.ExampleSet(feature_set.features, feature_set.labels,
+                         feature_set.speakers)
+
+
+class FsddTask(base.AudioTask):
+  """Spoken digits (FSDD): ten words, clients are speakers."""
+
+  name = 'fsdd'
+  label_names = LABEL_NAMES
+  sample_rate = SAMPLE_RATE
+  models = {'keyword': models.create_keyword_model}
+  paper_section = 'Sec. 4 (keyword spotting protocol, on FSDD)'
+  defaults = base.Defaults(
+      model='keyword', partition=base.Partition.NATURAL, num_clients=15,
+      clients_per_round=5, dirichlet_alpha=0.1, client_learning_rate=0.05,
+      finetune_client_learning_rate=0.01, client_epochs=1,
+      client_batch_size=32, rounds=30, eval_every=1, prompts_per_label=300,
+      generator='speech', pretrain_epochs=10)
+
+  def load(self, data: base.DataConfig) -> base.Splits:
+    self.check_data_config(data)
+    features = create_feature_set(
+        None if data.use_tfds else data.source(_HELP), self.frontend,
+        data.cache_dir, data.use_tfds)
+    train, val, test = split_three_way(features, data.test_speakers)
+    return base.Splits(
+        base.cap_per_class(_example_set(train), data.max_train_per_class),
+        _example_set(val), _example_set(test))
+
+
+TASK = FsddTask(audio.FrontEndConfig())
+TASKS = (TASK,)

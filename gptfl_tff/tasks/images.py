@@ -35,14 +35,16 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from gptfl_tff import models
+from gptfl_tff.tasks import base
 
-class ImageDataError(ValueError):
-  """Missing or malformed image data; the message says what to do."""
+ImageDataError = base.DataError
+VALIDATION_FRACTION = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
 class TaskSpec:
-  """What defines an image task.
+  """What defines an image task's data.
 
   Attributes:
     name: TFDS name.
@@ -65,7 +67,24 @@ class TaskSpec:
 CIFAR10 = TaskSpec('cifar10', 32, 10, 100, 10, (
     'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
     'ship', 'truck'))
-CIFAR100 = TaskSpec('cifar100', 32, 100, 100, 10)
+# CIFAR-100 fine labels in TFDS order (alphabetical).
+CIFAR100 = TaskSpec('cifar100', 32, 100, 100, 10, (
+    'apple', 'aquarium_fish', 'baby', 'bear', 'beaver', 'bed', 'bee',
+    'beetle', 'bicycle', 'bottle', 'bowl', 'boy', 'bridge', 'bus',
+    'butterfly', 'camel', 'can', 'castle', 'caterpillar', 'cattle',
+    'chair', 'chimpanzee', 'clock', 'cloud', 'cockroach', 'couch', 'crab',
+    'crocodile', 'cup', 'dinosaur', 'dolphin', 'elephant', 'flatfish',
+    'forest', 'fox', 'girl', 'hamster', 'house', 'kangaroo', 'keyboard',
+    'lamp', 'lawn_mower', 'leopard', 'lion', 'lizard', 'lobster', 'man',
+    'maple_tree', 'motorcycle', 'mountain', 'mouse', 'mushroom',
+    'oak_tree', 'orange', 'orchid', 'otter', 'palm_tree', 'pear',
+    'pickup_truck', 'pine_tree', 'plain', 'plate', 'poppy', 'porcupine',
+    'possum', 'rabbit', 'raccoon', 'ray', 'road', 'rocket', 'rose', 'sea',
+    'seal', 'shark', 'shrew', 'skunk', 'skyscraper', 'snail', 'snake',
+    'spider', 'squirrel', 'streetcar', 'sunflower', 'sweet_pepper',
+    'table', 'tank', 'telephone', 'television', 'tiger', 'tractor',
+    'train', 'trout', 'tulip', 'turtle', 'wardrobe', 'whale',
+    'willow_tree', 'wolf', 'woman', 'worm'))
 FLOWERS102 = TaskSpec('oxford_flowers102', 64, 102, 50, 50)
 TASKS = {t.name: t for t in (CIFAR10, CIFAR100, FLOWERS102)}
 
@@ -201,16 +220,6 @@ def split_validation(
   return data.subset(~mask), data.subset(mask)
 
 
-def to_model_input(images):
-  """uint8 (or 0-255 float) images -> float32 model input in [-1, 1].
-
-  The one image convention of the project: pretraining, federated client
-  data and evaluation all go through it.
-  """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
 def load_tfds(spec: TaskSpec, split: str,
               data_dir: Optional[str] = None) -> ImageSet:
   """Loads a task from TFDS (needs network the first time).
@@ -235,3 +244,84 @@ def load_tfds(spec: TaskSpec, split: str,
     labels.append(label)
   return ImageSet(np.stack(images), np.array(labels, np.int32),
                   tuple(info.features['label'].names))
+
+
+def has_split(source: str, split: str) -> bool:
+  """Whether a folder or zip holds `<split>/<class>/<image>` entries."""
+  try:
+    next(iter(_entries(source, split)))
+    return True
+  except (ImageDataError, StopIteration):
+    return False
+
+
+_HELP = (
+    'Pass --data_dir=PATH (a folder or .zip of <split>/<class>/<image>, '
+    'e.g. ../shared/data/cifar10-train.zip), set $GPTFL_DATA_DIR, or pass '
+    '--use_tfds where TFDS can download the dataset.')
+
+
+def _example_set(data: ImageSet) -> base.ExampleSet:
+  return base.ExampleSet(data.images, data.labels,
+                         np.full(len(data), '', dtype='<U1'))
+
+
+class ImageClassificationTask(base.ImageTask):
+  """An image task of GPT-FL's Tables 2-5 (Dirichlet clients)."""
+
+  models = models.IMAGE_MODELS
+  paper_section = 'Sec. 4.1, Tables 2-5'
+
+  def __init__(self, spec: TaskSpec, defaults: base.Defaults,
+               label_names: Sequence[str]):
+    super().__init__(spec.image_size)
+    self.spec = spec
+    self.name = spec.name
+    self.defaults = defaults
+    self.label_names = tuple(label_names)
+
+  def load(self, data: base.DataConfig) -> base.Splits:
+    """Train / validation (a seeded 10% per class) / test (if present).
+
+    The test split is the folder's `test/` (or TFDS's test split); the
+    development copy of CIFAR-10 has none, and then only validation is
+    reported.
+    """
+    self.check_data_config(data)
+    if data.use_tfds:
+      train, test = load_tfds(self.spec, 'train'), load_tfds(self.spec, 'test')
+      self.label_names = train.class_names
+    else:
+      source = data.source(_HELP)
+      train = load_image_folder(source, 'train', self.spec.image_size,
+                                class_names=self.spec.class_names)
+      test = None
+      if self.spec.class_names is None:
+        self.label_names = train.class_names
+      if has_split(source, 'test'):
+        test = load_image_folder(source, 'test', self.spec.image_size,
+                                 class_names=self.label_names)
+    train, val = split_validation(train, VALIDATION_FRACTION, data.seed)
+    return base.Splits(
+        base.cap_per_class(_example_set(train), data.max_train_per_class),
+        _example_set(val), None if test is None else _example_set(test))
+
+
+_IMAGE_DEFAULTS = base.Defaults(
+    model='convnet', partition=base.Partition.DIRICHLET, num_clients=100,
+    clients_per_round=10, dirichlet_alpha=0.5, client_learning_rate=0.01,
+    finetune_client_learning_rate=0.01, client_epochs=1,
+    client_batch_size=32, rounds=1000, eval_every=5, prompts_per_label=500,
+    generator='diffusers', pretrain_epochs=50)
+
+CIFAR10_TASK = ImageClassificationTask(CIFAR10, _IMAGE_DEFAULTS,
+                                       CIFAR10.class_names)
+CIFAR100_TASK = ImageClassificationTask(CIFAR100, _IMAGE_DEFAULTS,
+                                        CIFAR100.class_names)
+# Flowers102's 102 names come with the data (TFDS info or the class
+# folders); until loaded, its labels are placeholders.
+FLOWERS102_TASK = ImageClassificationTask(
+    FLOWERS102, dataclasses.replace(
+        _IMAGE_DEFAULTS, num_clients=50, clients_per_round=50),
+    [f'flower_{i:03d}' for i in range(102)])
+TASKS = (CIFAR10_TASK, CIFAR100_TASK, FLOWERS102_TASK)

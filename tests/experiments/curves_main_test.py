@@ -29,7 +29,7 @@ def _write_run(root, name, accuracies):
   out = os.path.join(root, name)
   writer = training_loop.MetricsWriter(out)
   for n, acc in enumerate(accuracies, start=1):
-    writer.write({'round': n, 'round_seconds': 6.0, 'test_accuracy': acc})
+    writer.write({'round': n, 'round_seconds': 6.0, 'val_accuracy': acc})
   return out
 
 

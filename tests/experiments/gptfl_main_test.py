@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Smoke test of experiments/gptfl_main.py and evaluate_main.py."""
+"""Smoke tests of experiments/gptfl_main.py and evaluate_main.py."""
 
 import json
 import os
@@ -20,54 +20,54 @@ import tensorflow as tf
 
 from tests import fixtures
 
-def _run(module, args):
-  return fixtures.run_module(module, args)
-
 
 class GptflMainTest(tf.test.TestCase):
 
-  def test_pipeline_two_rounds_then_evaluate(self):
+  def test_chain_two_rounds_then_evaluate(self):
     data = self.create_tempdir().full_path
-    fixtures.write_fsdd_folder(data, indices=range(6))
+    fixtures.write_fsdd_folder(data, digits=range(4), indices=range(12))
     out = self.create_tempdir().full_path
-    result = _run('experiments.gptfl_main', [
+    result = fixtures.run_module('experiments.gptfl_main', [
         f'--data_dir={data}', '--cache_dir=', f'--root_output_dir={out}',
-        '--experiment_name=tiny', '--rounds=2', '--clients_per_round=3',
+        '--experiment_name=tiny', '--rounds=2', '--clients_per_round=2',
         '--gen_prompts_per_label=2', '--gen_workers=1',
-        '--server_pretrain_epochs=1', '--split=speaker',
-        '--test_speakers=carol',
+        '--server_pretrain_epochs=1', '--test_speakers=carol',
     ])
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertNotIn('Traceback', result.stderr)
     run_dir = os.path.join(out, 'tiny')
     with open(os.path.join(run_dir, 'results.json')) as f:
       results = json.load(f)
-    self.assertEqual(results['synthetic_records'], 20)
+    self.assertEqual(results['synthetic_records'], 8)
     with open(os.path.join(run_dir, 'flags.json')) as f:
-      self.assertEqual(json.load(f)['gen_prompts_per_label'], 2)
+      resolved = json.load(f)
+    self.assertEqual(resolved['gen_prompts_per_label'], 2)
+    # Fine-tuning takes the task's fine-tuning client rate.
+    self.assertEqual(resolved['client_learning_rate'], 0.01)
+    self.assertEqual(resolved['gen_backend'], 'speech')
 
-    evaluation = _run('experiments.evaluate_main', [
-        f'--model={run_dir}/federated/final_model.keras',
-        f'--data_dir={data}', '--speakers=carol', '--max_index=2',
-        f'--output_json={out}/eval.json'])
+    scores_path = os.path.join(out, 'eval.json')
+    evaluation = fixtures.run_module('experiments.evaluate_main', [
+        f'--model_file={run_dir}/federated/final_model.keras',
+        f'--data_dir={data}', '--cache_dir=', '--test_speakers=carol',
+        f'--output_json={scores_path}'])
     self.assertEqual(evaluation.returncode, 0, evaluation.stderr[-3000:])
-    with open(os.path.join(out, 'eval.json')) as f:
+    with open(scores_path) as f:
       scores = json.load(f)
-    self.assertEqual(scores['examples'], 10 * 3)
-    self.assertEqual(list(scores['per_speaker_accuracy']), ['carol'])
+    self.assertEqual(scores['examples']['test'], 4 * 12)
     self.assertAllClose(scores['test_accuracy'],
-                        scores['per_speaker_accuracy']['carol'])
+                        scores['test[carol]_accuracy'])
+    # The same evaluator as the chain's last round.
+    self.assertAllClose(scores['test_accuracy'],
+                        results['final']['test_accuracy'])
 
-  def test_evaluate_rejects_unknown_speaker(self):
+  def test_evaluate_needs_a_model_file(self):
     data = self.create_tempdir().full_path
-    fixtures.write_fsdd_folder(data, digits=range(2), indices=range(2))
-    model = os.path.join(self.create_tempdir().full_path, 'm.keras')
-    tf.keras.Sequential([tf.keras.layers.Input((94, 128)),
-                         tf.keras.layers.Flatten(),
-                         tf.keras.layers.Dense(10)]).save(model)
-    result = _run('experiments.evaluate_main', [
-        f'--model={model}', f'--data_dir={data}', '--speakers=zed'])
-    self.assertNotEqual(result.returncode, 0)
-    self.assertIn("Unknown speakers ['zed']", result.stderr)
+    result = fixtures.run_module('experiments.evaluate_main', [
+        f'--data_dir={data}', '--model_file=/nope.keras'])
+    self.assertEqual(result.returncode, 2, result.stderr)
+    self.assertIn("No saved model at '/nope.keras'", result.stderr)
+
 
 if __name__ == '__main__':
   tf.test.main()

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import audio
+from gptfl_tff.tasks import base
 from gptfl_tff.tasks import fsdd
 from tests import fixtures
 
@@ -73,14 +74,37 @@ class FsddTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(first.features, second.features)
     self.assertAllEqual(first.speakers, second.speakers)
 
+  def test_task_splits_test_validation_and_train_by_take(self):
+    fixtures.write_fsdd_folder(self.root, digits=range(3),
+                               speakers=('amy', 'ben'), indices=range(7, 12))
+    splits = fsdd.TASK.load(base.DataConfig(data_dir=self.folder))
+    self.assertEqual(splits.train.features.shape[1:], (94, 128))
+    self.assertLen(splits.test, 2 * 3 * 5)        # takes 0-4
+    self.assertLen(splits.validation, 2 * 3 * 5)  # takes 5-9
+    self.assertLen(splits.train, 2 * 3 * 2)       # takes 10-11
+    self.assertEqual(set(splits.train.groups.tolist()), {'amy', 'ben'})
+    held = fsdd.TASK.load(base.DataConfig(data_dir=self.folder,
+                                          test_speakers=('ben',)))
+    self.assertEqual(set(held.test.groups.tolist()), {'ben'})
+    self.assertLen(held.test, 3 * 12)
+    self.assertEqual(set(held.validation.groups.tolist()), {'amy'})
+    self.assertLen(held.train, 3 * 7)  # amy's takes 0-4 and 10-11
+    capped = fsdd.TASK.load(base.DataConfig(data_dir=self.folder,
+                                            max_train_per_class=1))
+    self.assertEqual(np.bincount(capped.train.labels).tolist(), [1, 1, 1])
+
+  def test_too_few_takes_for_validation_says_so(self):
+    with self.assertRaisesRegex(fsdd.DataError, 'no training or no valid'):
+      fsdd.TASK.load(base.DataConfig(data_dir=self.folder))
+
   def test_env_var_is_the_fallback_source(self):
     os.environ[fsdd.DATA_DIR_ENV] = self.folder
     try:
-      self.assertEqual(fsdd.resolve_source(None), self.folder)
+      self.assertEqual(base.DataConfig().source('help'), self.folder)
     finally:
       del os.environ[fsdd.DATA_DIR_ENV]
-    with self.assertRaisesRegex(fsdd.DataError, '--data_dir.*GPTFL_DATA_DIR'):
-      fsdd.resolve_source(None)
+    with self.assertRaisesRegex(fsdd.DataError, '--data_dir.*--use_tfds'):
+      fsdd.TASK.load(base.DataConfig())
 
   def test_missing_folder_says_how_to_fix(self):
     with self.assertRaisesRegex(fsdd.DataError, 'not found.*--data_dir'):

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
+from gptfl_tff.tasks import base
 from gptfl_tff.tasks import images
 
 _CLASSES = ('airplane', 'cat', 'ship')
@@ -44,6 +45,29 @@ def _write_folder(root, per_class=4, prefix='cifar10'):
 
 
 class ImagesTest(tf.test.TestCase):
+
+  def test_task_carves_validation_and_reads_a_test_folder(self):
+    root = _write_folder(self.create_tempdir().full_path, per_class=10)
+    task = images.CIFAR10_TASK
+    splits = task.load(base.DataConfig(data_dir=root))
+    self.assertLen(splits.validation, 3)  # 10% of each class
+    self.assertLen(splits.train, 27)
+    self.assertIsNone(splits.test)  # no test/ folder
+    self.assertEqual(splits.train.features.dtype, np.uint8)
+    self.assertEqual(sorted(set(splits.train.labels.tolist())),
+                     [task.label_id(c) for c in _CLASSES])
+    for c, name in enumerate(_CLASSES[:2]):
+      folder = os.path.join(root, 'cifar10', 'test', name)
+      os.makedirs(folder)
+      with open(os.path.join(folder, '0.jpg'), 'wb') as f:
+        f.write(_jpeg((80 * c, 0, 200)))
+    splits = task.load(base.DataConfig(data_dir=root))
+    self.assertEqual(splits.test.labels.tolist(), [0, 3])
+    x = task.model_input(splits.test.features)
+    self.assertEqual(x.dtype, np.float32)
+    self.assertBetween(float(x.min()), -1.0, 1.0)
+    with self.assertRaisesRegex(images.ImageDataError, 'no speakers'):
+      task.load(base.DataConfig(data_dir=root, test_speakers=('amy',)))
 
   def test_folder_and_zip_read_the_same(self):
     root = _write_folder(self.create_tempdir().full_path)

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import federated
-from gptfl_tff import overhead
+from gptfl_tff.orchestration import overhead
 
 _SHAPE = (5, 3)
 

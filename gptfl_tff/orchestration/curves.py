@@ -14,7 +14,8 @@
 """Learning-curve summaries of federated runs, as the results tables print.
 
 A run's `metrics.csv` (written by `training_loop`) holds one row a round and
-test metrics on evaluation rounds. `summarize` condenses such a curve into
+validation (and test) metrics on evaluation rounds; curves follow the
+validation accuracy, the split hyper-parameters are chosen on. `summarize` condenses such a curve into
 what `docs/results.md` reports: rounds run, seconds a round, accuracy at
 chosen rounds, the last and the best evaluation, and the first evaluated
 round at which each accuracy threshold was reached, with the minutes of
@@ -47,12 +48,12 @@ class CurveSummary:
     median_round_seconds: Median wall time of a round.
     mean_round_seconds: Mean wall time of a round.
     round_minutes: Sum of all rounds' wall times, in minutes.
-    accuracy_at: Test accuracy at each requested round that was evaluated.
+    accuracy_at: Validation accuracy at each requested round that was evaluated.
     last_round: The last evaluated round.
-    last_accuracy: Test accuracy there.
+    last_accuracy: Validation accuracy there.
     best_round: The evaluated round with the highest accuracy (the first
       such round on ties).
-    best_accuracy: Test accuracy there.
+    best_accuracy: Validation accuracy there.
     reached: For each requested threshold, the first evaluated round whose
       accuracy was at least the threshold, or `None` if none was.
   """
@@ -101,8 +102,8 @@ def summarize(
     )
   if any(r['round_seconds'] is None for r in rows):
     raise ValueError(f'Run {name!r} has rounds without a round_seconds.')
-  evals = [(r['round'], r['test_accuracy']) for r in rows
-           if r['test_accuracy'] is not None]
+  evals = [(r['round'], r['val_accuracy']) for r in rows
+           if r['val_accuracy'] is not None]
   if not evals:
     raise ValueError(
         f'Run {name!r} has no evaluated round; run with --eval_every > 0.'
@@ -143,7 +144,8 @@ def load(
   """Summarizes the run whose outputs are in `run_dir`.
 
   Args:
-    run_dir: `{root_output_dir}/{experiment_name}` of a run.
+    run_dir: `{root_output_dir}/{experiment_name}` of a run (metrics in it
+      or in its `federated/`).
     checkpoints: See `summarize`.
     thresholds: See `summarize`.
 
@@ -154,8 +156,8 @@ def load(
     FileNotFoundError: If `run_dir` holds no `metrics.csv`.
     ValueError: As `training_loop.read_metrics` and `summarize` raise.
   """
-  path = os.path.join(run_dir, 'metrics.csv')
-  if not os.path.isfile(path):
+  path = metrics_path(run_dir)
+  if not path:
     raise FileNotFoundError(
         f'{run_dir} holds no metrics.csv; pass the folder of a run '
         '({root_output_dir}/{experiment_name}).'
@@ -163,6 +165,15 @@ def load(
   name = os.path.basename(os.path.normpath(run_dir))
   return summarize(
       training_loop.read_metrics(path), name, checkpoints, thresholds)
+
+
+def metrics_path(run_dir: str) -> Optional[str]:
+  """The run's metrics.csv (in the folder or its `federated/`), or None."""
+  for path in (os.path.join(run_dir, 'federated', 'metrics.csv'),
+               os.path.join(run_dir, 'metrics.csv')):
+    if os.path.isfile(path):
+      return path
+  return None
 
 
 def _percent(value: float) -> str:

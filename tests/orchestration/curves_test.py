@@ -18,7 +18,7 @@ import os
 from absl.testing import parameterized
 import tensorflow as tf
 
-from gptfl_tff import curves
+from gptfl_tff.orchestration import curves
 from gptfl_tff import training_loop
 
 # Six rounds, evaluated at 2, 4, 6; round times 10, 20, ..., 60 s.
@@ -27,7 +27,7 @@ _ACCURACY = {2: 0.30, 4: 0.55, 6: 0.55}
 
 def _rows():
   return [{'round': n, 'round_seconds': 10.0 * n,
-           'test_accuracy': _ACCURACY.get(n)} for n in range(1, 7)]
+           'val_accuracy': _ACCURACY.get(n)} for n in range(1, 7)]
 
 
 class CurvesTest(tf.test.TestCase, parameterized.TestCase):
@@ -66,9 +66,9 @@ class CurvesTest(tf.test.TestCase, parameterized.TestCase):
       ('empty', [], 'no rounds'),
       ('gap', [{'round': 1}, {'round': 3}], 'rounds must be 1, 2, 3'),
       ('no_time', [{'round': 1, 'round_seconds': None,
-                    'test_accuracy': 0.5}], 'without a round_seconds'),
+                    'val_accuracy': 0.5}], 'without a round_seconds'),
       ('no_eval', [{'round': 1, 'round_seconds': 1.0,
-                    'test_accuracy': None}], 'no evaluated round'),
+                    'val_accuracy': None}], 'no evaluated round'),
   )
   def test_bad_curves(self, rows, message):
     with self.assertRaisesRegex(ValueError, message):

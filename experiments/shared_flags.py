@@ -1,0 +1,371 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The one flag family of the experiment binaries, and the configs it makes.
+
+Every binary under `experiments/` imports this module, so a flag has one
+meaning and one default everywhere. `--task` picks the dataset; a flag left
+unset (`None`) takes the task's default (`tasks.base.Defaults`), e.g. the
+client learning rate is the task's from-scratch rate for random init and its
+fine-tuning rate (chosen on validation) when starting from a pretrained
+model. `write_flags` records the resolved values in `flags.json`.
+
+Role prefixes: `client_` (local training), `server_` (server optimizer and
+centralized pretraining), `gen_` (generation).
+"""
+
+import dataclasses
+import os
+from typing import Any, Optional
+
+from absl import app
+from absl import flags
+
+from gptfl_tff import federated
+from gptfl_tff import federated_experiment
+from gptfl_tff import io_utils
+from gptfl_tff import pretrain
+from gptfl_tff import prompts
+from gptfl_tff import stages
+from gptfl_tff import tasks
+from gptfl_tff.generators import registry
+from gptfl_tff.orchestration import chain
+from gptfl_tff.tasks import base
+
+# Data.
+_TASK = flags.DEFINE_enum('task', 'fsdd', tasks.names(), 'Dataset.')
+_DATA_DIR = flags.DEFINE_string(
+    'data_dir', None,
+    'Folder or archive of the task\'s data (fsdd: {digit}_{speaker}_{index}'
+    '.wav files; images: <split>/<class>/<image>); defaults to '
+    f'${base.DATA_DIR_ENV}.')
+_USE_TFDS = flags.DEFINE_bool(
+    'use_tfds', False, 'Read the task\'s TFDS dataset (needs network once).')
+_CACHE_DIR = flags.DEFINE_string(
+    'cache_dir', os.path.join(os.path.expanduser('~'), '.cache', 'gptfl_tff'),
+    'Feature cache folder; empty disables the cache.')
+_TEST_SPEAKERS = flags.DEFINE_list(
+    'test_speakers', [],
+    'Hold out these speakers as the test set (audio tasks); empty: the '
+    'task\'s standard test split.')
+_MAX_TRAIN_PER_CLASS = flags.DEFINE_integer(
+    'max_train_per_class', 0, 'Subsample the training split (0: all).')
+# Model and partition.
+_MODEL = flags.DEFINE_string(
+    'model', None, 'Downstream architecture (fsdd: keyword; images: '
+    'convnet, vgg19, resnet18, resnet50); unset: the task\'s.')
+_PARTITION = flags.DEFINE_enum_class(
+    'partition', None, base.Partition,
+    'natural: clients are speakers; dirichlet: label skew over '
+    '--num_clients. Unset: the task\'s.')
+_CLIENTS_PER_SPEAKER = flags.DEFINE_integer(
+    'clients_per_speaker', 1, 'Clients per speaker (natural partition).')
+_NUM_CLIENTS = flags.DEFINE_integer(
+    'num_clients', None, 'Clients (dirichlet partition); unset: the task\'s.')
+_ALPHA = flags.DEFINE_float(
+    'dirichlet_alpha', None, 'Dirichlet concentration; unset: the task\'s.')
+_MIN_CLIENT_EXAMPLES = flags.DEFINE_integer(
+    'min_client_examples', 10, 'Fewest examples per client (dirichlet).')
+_CLIENT_EXAMPLES_PER_LABEL = flags.DEFINE_integer(
+    'client_examples_per_label', 0,
+    'Scarce data: keep at most this many examples of each label per client '
+    '(0: all).')
+# Federated training.
+_ALGORITHM = flags.DEFINE_enum_class(
+    'algorithm', federated.Algorithm.FEDAVG, federated.Algorithm,
+    'fedavg (server SGD) or fedopt (server adam/yogi).')
+_SERVER_OPTIMIZER = flags.DEFINE_enum_class(
+    'server_optimizer', federated.ServerOptimizer.ADAM,
+    federated.ServerOptimizer, 'Server optimizer of fedopt.')
+_CLIENT_LR = flags.DEFINE_float(
+    'client_learning_rate', None,
+    'Client SGD learning rate; unset: the task\'s from-scratch rate, or its '
+    'fine-tuning rate when starting from a pretrained model.')
+_CLIENT_MOMENTUM = flags.DEFINE_float(
+    'client_momentum', 0.9, 'Client SGD momentum (0: plain SGD).')
+_SERVER_LR = flags.DEFINE_float(
+    'server_learning_rate', 1.0, 'Server learning rate (1.0 for FedAvg).')
+_CLIENT_EPOCHS = flags.DEFINE_integer(
+    'client_epochs', None, 'Local epochs; unset: the task\'s.')
+_CLIENT_BATCH_SIZE = flags.DEFINE_integer(
+    'client_batch_size', None, 'Local batch size; unset: the task\'s.')
+_ROUNDS = flags.DEFINE_integer(
+    'rounds', None, 'Federated rounds; unset: the task\'s.')
+_CLIENTS_PER_ROUND = flags.DEFINE_integer(
+    'clients_per_round', None, 'Clients per round; unset: the task\'s.')
+_EVAL_EVERY = flags.DEFINE_integer(
+    'eval_every', None, 'Evaluate every k rounds; unset: the task\'s.')
+_MAX_MINUTES = flags.DEFINE_float(
+    'max_minutes', 0, 'Wall-time budget of training in minutes (0: none).')
+_CHECKPOINT_EVERY = flags.DEFINE_integer(
+    'checkpoint_every', 5, 'Save the whole server state every k rounds.')
+_SEED = flags.DEFINE_integer(
+    'seed', 0, 'Seed of init, partition, sampling, prompts.')
+_SECURE = flags.DEFINE_bool(
+    'secure_aggregation', True,
+    'Aggregate updates and metrics with secure sums (audited on the '
+    'compiled round before training).')
+_ADAPTIVE_CLIPPING = flags.DEFINE_bool(
+    'adaptive_clipping', False,
+    'With secure aggregation, also clip update norms adaptively.')
+_INITIAL_MODEL = flags.DEFINE_string(
+    'initial_model', None,
+    'Saved Keras model file to start federated training from; unset: '
+    'random init.')
+_CLIENTS_IN_PARALLEL = flags.DEFINE_integer(
+    'clients_in_parallel', -1,
+    'Client computations the TFF worker runs at once (<= 0: no limit).')
+# Runs.
+_ROOT_OUTPUT_DIR = flags.DEFINE_string(
+    'root_output_dir', '/tmp/gptfl_tff', 'Root of all run outputs.')
+_EXPERIMENT_NAME = flags.DEFINE_string(
+    'experiment_name', None, 'Subfolder of this run; unset: the binary\'s.')
+_REDO_FROM = flags.DEFINE_enum(
+    'redo_from', None, stages.ORDER,
+    'Redo this stage and every later one (instead of refusing a stage '
+    'folder made with other settings).')
+# Chain: generation and pretraining.
+_QUICKSTART = flags.DEFINE_bool(
+    'quickstart', False,
+    'Small settings that finish in a few minutes on 2 CPU cores (100 '
+    'prompts per label, 8 pretraining epochs, 10 rounds of 2 local '
+    'epochs); flags given explicitly still win.')
+_GEN_BACKEND = flags.DEFINE_enum_class(
+    'gen_backend', None, registry.Backend,
+    'Generator: speech (espeak-ng + flite), diffusers (SD 2.1, '
+    '--gen_model), keras_cv (StableDiffusionV2), tiny_diffusers (random '
+    'stand-in, plumbing only). Unset: the task\'s.')
+_GEN_MODEL = flags.DEFINE_string(
+    'gen_model', None, 'diffusers: SD hub id or saved pipeline folder.')
+_GEN_KERAS_CV_WEIGHTS = flags.DEFINE_enum(
+    'gen_keras_cv_weights', 'pretrained', ['pretrained', 'random'],
+    'keras_cv weights: pretrained (downloads on first use) or random (full '
+    'size, no download; plumbing and throughput only).')
+_GEN_PROMPTS_PER_LABEL = flags.DEFINE_integer(
+    'gen_prompts_per_label', None,
+    'Synthetic examples per label; unset: the task\'s.')
+_GEN_STEPS = flags.DEFINE_integer('gen_steps', 25, 'Denoising steps.')
+_GEN_RESOLUTION = flags.DEFINE_integer(
+    'gen_resolution', 768, 'Generated image side.')
+_GEN_BATCH_SIZE = flags.DEFINE_integer(
+    'gen_batch_size', 8, 'Images per diffusion call.')
+_GEN_RECORDS_PER_SHARD = flags.DEFINE_integer(
+    'gen_records_per_shard', 100, 'Synthetic records per TFRecord shard.')
+_GEN_WORKERS = flags.DEFINE_integer(
+    'gen_workers', 2, 'Parallel generation processes.')
+_GEN_FLITE_SHARE = flags.DEFINE_float(
+    'gen_flite_share', 0.7,
+    'Speech: share of flite voices (the rest espeak-ng).')
+_GEN_MAX_WPM = flags.DEFINE_integer(
+    'gen_max_wpm', 175, 'Speech: fastest speaking rate drawn (<= 185).')
+_SERVER_PRETRAIN_EPOCHS = flags.DEFINE_integer(
+    'server_pretrain_epochs', None,
+    'Centralized pretraining epochs; unset: the task\'s.')
+_SERVER_PRETRAIN_LR = flags.DEFINE_float(
+    'server_pretrain_learning_rate', 1e-3, 'Peak AdamW learning rate.')
+_SERVER_PRETRAIN_WD = flags.DEFINE_float(
+    'server_pretrain_weight_decay', 0.05, 'AdamW weight decay.')
+_SERVER_PRETRAIN_BATCH_SIZE = flags.DEFINE_integer(
+    'server_pretrain_batch_size', 32, 'Pretraining batch size.')
+_LABEL_CAPACITY = flags.DEFINE_integer(
+    'label_capacity', 64, 'Initial IBLT capacity (distinct label names).')
+_LABEL_MAX_CAPACITY = flags.DEFINE_integer(
+    'label_max_capacity', 4096, 'Largest IBLT capacity retried.')
+_LABEL_MAX_BYTES = flags.DEFINE_integer(
+    'label_max_bytes', 32, 'Longest label name, in UTF-8 bytes.')
+
+_QUICKSTART_VALUES = {
+    'gen_prompts_per_label': 100,
+    'server_pretrain_epochs': 8,
+    'rounds': 10,
+    'client_epochs': 2,
+    'eval_every': 5,
+}
+
+
+def _value(holder: flags.FlagHolder, default: Any) -> Any:
+  """The flag's value; a quickstart value or `default` when unset."""
+  if _QUICKSTART.value and not holder.present and (
+      holder.name in _QUICKSTART_VALUES):
+    return _QUICKSTART_VALUES[holder.name]
+  return default if holder.value is None else holder.value
+
+
+def task() -> base.Task:
+  return tasks.get(_TASK.value)
+
+
+def run_dir(default_name: str) -> str:
+  """`{root_output_dir}/{experiment_name}`."""
+  return os.path.join(_ROOT_OUTPUT_DIR.value,
+                      _EXPERIMENT_NAME.value or default_name)
+
+
+def redo_from() -> Optional[str]:
+  return _REDO_FROM.value
+
+
+def validate() -> None:
+  """Checks the family's flags.
+
+  Raises:
+    app.UsageError: On a bad value or combination, naming the flag.
+  """
+  if not (_DATA_DIR.value or _USE_TFDS.value
+          or os.environ.get(base.DATA_DIR_ENV)):
+    raise app.UsageError(
+        f'No data: pass --data_dir, set ${base.DATA_DIR_ENV}, or pass '
+        '--use_tfds.')
+  for holder in (_ROUNDS, _CLIENTS_PER_ROUND, _CLIENT_EPOCHS,
+                 _CLIENT_BATCH_SIZE, _NUM_CLIENTS, _CHECKPOINT_EVERY,
+                 _GEN_PROMPTS_PER_LABEL, _SERVER_PRETRAIN_EPOCHS,
+                 _GEN_WORKERS, _GEN_RECORDS_PER_SHARD):
+    if holder.value is not None and holder.value < 1:
+      raise app.UsageError(f'--{holder.name} must be >= 1; got '
+                           f'{holder.value}.')
+  if _EVAL_EVERY.value is not None and _EVAL_EVERY.value < 0:
+    raise app.UsageError('--eval_every must be >= 0.')
+  if _CLIENT_LR.value is not None and _CLIENT_LR.value <= 0:
+    raise app.UsageError('--client_learning_rate must be > 0.')
+  if _SERVER_LR.value <= 0:
+    raise app.UsageError('--server_learning_rate must be > 0.')
+  if (_ALGORITHM.value == federated.Algorithm.FEDOPT and
+      _SERVER_OPTIMIZER.value == federated.ServerOptimizer.SGD):
+    raise app.UsageError(
+        '--algorithm=fedopt needs --server_optimizer=adam or yogi; for '
+        'server SGD pass --algorithm=fedavg.')
+
+
+def experiment_config(output_dir: str,
+                      finetune: bool = False
+                      ) -> federated_experiment.ExperimentConfig:
+  """The federated run the flags describe.
+
+  Args:
+    output_dir: The run's federated stage folder.
+    finetune: Whether training starts from a pretrained model (picks the
+      task's fine-tuning client rate when --client_learning_rate is unset).
+
+  Returns:
+    The config, with the task's defaults for unset flags.
+  """
+  t = task()
+  d = t.defaults
+  finetune = finetune or bool(_INITIAL_MODEL.value)
+  lr = _value(_CLIENT_LR, d.finetune_client_learning_rate if finetune
+              else d.client_learning_rate)
+  return federated_experiment.ExperimentConfig(
+      task=t.name,
+      data=base.DataConfig(
+          data_dir=_DATA_DIR.value, use_tfds=_USE_TFDS.value,
+          cache_dir=_CACHE_DIR.value or None,
+          test_speakers=tuple(_TEST_SPEAKERS.value),
+          max_train_per_class=_MAX_TRAIN_PER_CLASS.value, seed=_SEED.value),
+      model=_value(_MODEL, d.model),
+      partition=_value(_PARTITION, d.partition),
+      clients_per_speaker=_CLIENTS_PER_SPEAKER.value,
+      num_clients=_value(_NUM_CLIENTS, d.num_clients),
+      dirichlet_alpha=_value(_ALPHA, d.dirichlet_alpha),
+      min_client_examples=_MIN_CLIENT_EXAMPLES.value,
+      examples_per_label=_CLIENT_EXAMPLES_PER_LABEL.value,
+      process=federated.ProcessConfig(
+          algorithm=_ALGORITHM.value, client_learning_rate=lr,
+          client_momentum=_CLIENT_MOMENTUM.value,
+          server_learning_rate=_SERVER_LR.value,
+          server_optimizer=_SERVER_OPTIMIZER.value, secure=_SECURE.value,
+          adaptive_clipping=_ADAPTIVE_CLIPPING.value),
+      client_epochs=_value(_CLIENT_EPOCHS, d.client_epochs),
+      client_batch_size=_value(_CLIENT_BATCH_SIZE, d.client_batch_size),
+      rounds=_value(_ROUNDS, d.rounds),
+      clients_per_round=_value(_CLIENTS_PER_ROUND, d.clients_per_round),
+      eval_every=_value(_EVAL_EVERY, d.eval_every),
+      max_minutes=_MAX_MINUTES.value,
+      checkpoint_every=_CHECKPOINT_EVERY.value,
+      seed=_SEED.value,
+      initial_model=_INITIAL_MODEL.value or None,
+      clients_in_parallel=_CLIENTS_IN_PARALLEL.value,
+      output_dir=output_dir)
+
+
+def chain_config(output_dir: str) -> chain.ChainConfig:
+  """The GPT-FL chain the flags describe.
+
+  Raises:
+    app.UsageError: If --initial_model is given (the chain pretrains its
+      own) or a generation flag is bad.
+  """
+  if _INITIAL_MODEL.value:
+    raise app.UsageError(
+        '--initial_model is for federated_main; the chain starts from the '
+        'model its pretraining stage writes.')
+  t = task()
+  d = t.defaults
+  try:
+    mix = prompts.VoiceMix(flite_share=_GEN_FLITE_SHARE.value,
+                           wpm_range=(120, _GEN_MAX_WPM.value))
+    generator = registry.GeneratorConfig(
+        backend=_value(_GEN_BACKEND, registry.Backend(d.generator)),
+        model=_GEN_MODEL.value, keras_cv_weights=_GEN_KERAS_CV_WEIGHTS.value,
+        steps=_GEN_STEPS.value, resolution=_GEN_RESOLUTION.value,
+        batch_size=_GEN_BATCH_SIZE.value,
+        records_per_shard=_GEN_RECORDS_PER_SHARD.value,
+        workers=_GEN_WORKERS.value)
+    registry.check(generator, t.modality.value)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from e
+  return chain.ChainConfig(
+      experiment=experiment_config(
+          os.path.join(output_dir, 'federated'), finetune=True),
+      output_dir=output_dir,
+      labels=chain.LabelConfig(_LABEL_CAPACITY.value,
+                               _LABEL_MAX_CAPACITY.value,
+                               _LABEL_MAX_BYTES.value),
+      prompts_per_label=_value(_GEN_PROMPTS_PER_LABEL, d.prompts_per_label),
+      voice_mix=mix,
+      generator=generator,
+      pretraining=pretrain.PretrainConfig(
+          epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),
+          batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,
+          learning_rate=_SERVER_PRETRAIN_LR.value,
+          weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value))
+
+
+def write_flags(folder: str, config: Any, *modules: str) -> None:
+  """Writes `{folder}/flags.json`: the family's flags, resolved.
+
+  Args:
+    folder: The run folder.
+    config: The config the binary built (`ExperimentConfig` or
+      `ChainConfig`); unset flags are written with the values it holds.
+    *modules: The binary's own flag modules.
+  """
+  resolved = io_utils.resolved_flags(__name__, *modules)
+  if isinstance(config, chain.ChainConfig):
+    exp = config.experiment
+    resolved.update(
+        gen_backend=config.generator.backend.value,
+        gen_prompts_per_label=config.prompts_per_label,
+        server_pretrain_epochs=config.pretraining.epochs)
+  else:
+    exp = config
+    resolved = {k: v for k, v in resolved.items() if not k.startswith(
+        ('gen_', 'server_pretrain_', 'label_', 'quickstart'))}
+  resolved.update(
+      model=exp.model, partition=exp.partition.value,
+      num_clients=exp.num_clients, dirichlet_alpha=exp.dirichlet_alpha,
+      client_learning_rate=exp.process.client_learning_rate,
+      client_epochs=exp.client_epochs,
+      client_batch_size=exp.client_batch_size, rounds=exp.rounds,
+      clients_per_round=exp.clients_per_round, eval_every=exp.eval_every)
+  io_utils.atomic_write_json(os.path.join(folder, 'flags.json'), resolved)
+

@@ -1,0 +1,111 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests for gptfl_tff.orchestration.benchmark: settings, the validation
+choice of learning rates, and the summary maths."""
+
+import json
+import os
+
+import tensorflow as tf
+
+from gptfl_tff import federated_experiment as fe
+from gptfl_tff import training_loop
+from gptfl_tff.orchestration import benchmark
+from gptfl_tff.orchestration import chain
+
+
+def _write_run(folder, val, test):
+  os.makedirs(os.path.join(folder, 'federated'), exist_ok=True)
+  writer = training_loop.MetricsWriter(os.path.join(folder, 'federated'))
+  for k, (v, t) in enumerate(zip(val, test), 1):
+    writer.write({'round': k, 'val_accuracy': v, 'test_accuracy': t})
+
+
+def _config(out, **kw):
+  return benchmark.BenchmarkConfig(
+      chain=chain.ChainConfig(experiment=fe.ExperimentConfig.for_task('fsdd'),
+                              output_dir=out),
+      output_dir=out, seeds=(0, 1), settings=('standard',), **kw)
+
+
+class BenchmarkTest(tf.test.TestCase):
+
+  def test_rounds_to_reach(self):
+    self.assertEqual(benchmark.rounds_to_reach([0.1, 0.5, 0.7], 0.5), 2)
+    self.assertEqual(benchmark.rounds_to_reach([None, 0.6], 0.5), 2)
+    self.assertIsNone(benchmark.rounds_to_reach([0.1, 0.2], 0.5))
+
+  def test_settings(self):
+    base = fe.ExperimentConfig.for_task('fsdd')
+    unseen = benchmark.setting_config('unseen_lucas', base)
+    self.assertEqual(unseen.data.test_speakers, ('lucas',))
+    self.assertEqual(unseen.clients_per_round, 4)
+    self.assertEqual(
+        benchmark.setting_config('scarce', base).examples_per_label, 5)
+    skew = benchmark.setting_config('skewed', base)
+    self.assertEqual((skew.num_clients, skew.dirichlet_alpha), (15, 0.1))
+    self.assertEqual(skew.partition, fe.Partition.DIRICHLET)
+    with self.assertRaisesRegex(ValueError, "Unknown benchmark setting 'x'"):
+      benchmark.setting_config('x', base)
+    with self.assertRaisesRegex(ValueError, 'Unknown methods'):
+      _config('/tmp', methods=('fedsgd',))
+
+  def test_grid_lists_each_rate_of_each_method(self):
+    config = _config('/tmp', client_learning_rates=(0.05,),
+                     finetune_client_learning_rates=(0.01, 0.05))
+    runs = list(benchmark.runs(config))
+    self.assertLen(runs, 2 * (2 * 1 + 2 * 2))
+    self.assertIn((1, 'standard', 'gptfl_fedopt', 0.05), runs)
+
+  def test_rates_are_chosen_on_validation_and_test_is_reported(self):
+    out = self.create_tempdir().full_path
+    config = _config(out, client_learning_rates=(0.05,),
+                     finetune_client_learning_rates=(0.01, 0.05))
+    # (val curve, test curve) per method, rate and seed.
+    curves = {
+        ('fedavg_scratch', 0.05): [([.2, .6], [.2, .6]), ([.3, .8], [.3, .8])],
+        ('fedopt_scratch', 0.05): [([.1, .3], [.1, .3]), ([.2, .4], [.2, .4])],
+        # lr 0.01 is best on validation although 0.05 is best on test.
+        ('gptfl_fedavg', 0.01): [([.6, .9], [.5, .8]), ([.5, .9], [.9, .9])],
+        ('gptfl_fedavg', 0.05): [([.6, .7], [.9, .99]), ([.5, .7], [.9, .99])],
+        ('gptfl_fedopt', 0.01): [([.5, .6], [.5, .6]), ([.6, .85], [.6, .85])],
+        ('gptfl_fedopt', 0.05): [([.1, .1], [.1, .1]), ([.1, .1], [.1, .1])],
+    }
+    for (method, lr), per_seed in curves.items():
+      for seed, (val, test) in enumerate(per_seed):
+        folder = benchmark.run_dir(config, seed, 'standard', method, lr)
+        _write_run(folder, val, test)
+        if method.startswith('gptfl'):
+          with open(os.path.join(folder, chain.RESULTS), 'w') as f:
+            json.dump({'synthetic_only': {'test_accuracy': 0.5 + 0.1 * seed}},
+                      f)
+    s = benchmark.summarize(config, params_per_client=10)['standard']
+    self.assertEqual(s['gptfl_fedavg']['client_learning_rate'], 0.01)
+    self.assertAllClose(s['gptfl_fedavg']['mean'], 0.85)
+    self.assertAllClose(s['gptfl_fedavg']['std'], 0.05)
+    self.assertAllClose(s['synthetic_only']['mean'], 0.55)
+    self.assertEqual(s['gptfl_fedavg']['rounds_to_fedavg_final'], [2, 1])
+    self.assertAllClose(s['gptfl_fedavg']['params_to_fedavg_final_mean'],
+                        1.5 * 2 * 10 * 5)
+    self.assertEqual(s['fedopt_scratch']['reached'], '0/2')
+    self.assertEqual(s['gptfl_fedopt']['client_learning_rate'], 0.01)
+    table = benchmark.format_markdown({'standard': s}, rounds=2)
+    self.assertIn('| GPT-FL + FedAvg | 0.01 | 85.0 +- 5.0 | 0.800, 0.900 | '
+                  '1.5; 2/2 | 0.0M |', table)
+    self.assertIn('| FedOpt from scratch | 0.05 | 35.0 +- 5.0 | 0.300, '
+                  '0.400 | -; 0/2 |  |', table)
+
+
+if __name__ == '__main__':
+  tf.test.main()
