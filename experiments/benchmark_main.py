@@ -53,9 +53,22 @@ _FEDOPT_SERVER_LR = flags.DEFINE_float(
     'bench_fedopt_server_learning_rate', 0.01, 'Server Adam rate of FedOpt.')
 
 
+# The grid sets these per run; giving one would be silently overridden.
+_SET_BY_THE_GRID = (
+    'algorithm', 'server_learning_rate', 'client_learning_rate',
+    'clients_per_round', 'partition', 'num_clients', 'dirichlet_alpha',
+    'min_client_examples', 'test_speakers', 'client_examples_per_label',
+    'initial_model')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  given = [f'--{n}' for n in _SET_BY_THE_GRID if flags.FLAGS[n].present]
+  if given:
+    raise app.UsageError(
+        f'The grid sets {", ".join(given)} itself (per setting and method); '
+        'use --bench_settings, --bench_methods and the --bench_ rates.')
   shared_flags.validate()
   folder = shared_flags.run_dir('benchmark')
   template = shared_flags.chain_config(folder)
@@ -72,7 +85,7 @@ def main(argv):
         fedopt_server_learning_rate=_FEDOPT_SERVER_LR.value)
   except benchmark.BenchmarkError as e:
     raise app.UsageError(str(e)) from e
-  benchmark.run(config, progress=True)
+  benchmark.run(config, progress=True, redo_from=shared_flags.redo_from())
   shared_flags.write_flags(folder, template, __name__)
   summary = benchmark.summarize(config, benchmark.count_params(template))
   io_utils.atomic_write_json(os.path.join(folder, 'summary.json'), summary)

@@ -18,9 +18,10 @@ r"""Prints the learning curves of finished (or running) runs as one table.
       --checkpoints=25,50,100,200 --thresholds=0.5,0.6
 
 Each run directory is a `{root_output_dir}/{experiment_name}` written by
-`experiments.image_main` or `experiments.federated_main`. The table (accuracy
-in percent, first crossing of each threshold as "round (minutes of rounds)")
-goes to stdout and, with --output_md, to a file.
+`experiments.federated_main` or `experiments.gptfl_main` (metrics in its
+`federated/`). The table (validation accuracy in percent, first crossing of
+each threshold as "round (minutes of rounds)") goes to stdout and, with
+--output_md, to a file.
 """
 
 from absl import app

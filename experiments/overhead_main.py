@@ -17,8 +17,9 @@ r"""Benchmark: TFF round time / plain local-training time (FL overhead).
       --data_dir=../shared/data/fsdd-5speakers.zip
 
 Workload: the task's training split and partition (FSDD: one client per
-speaker, all per round), its local epochs and batch size. Writes overhead.json under
-{root_output_dir}/{experiment_name}/ and prints a table.
+speaker, all per round), its local epochs and batch size. Writes
+overhead.json under {root_output_dir}/{experiment_name}/ and prints a
+table.
 """
 
 import dataclasses

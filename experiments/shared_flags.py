@@ -110,7 +110,8 @@ _MAX_MINUTES = flags.DEFINE_float(
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     'checkpoint_every', 5, 'Save the whole server state every k rounds.')
 _SEED = flags.DEFINE_integer(
-    'seed', 0, 'Seed of init, partition, sampling, prompts.')
+    'seed', 0, 'Seed of everything: init, validation carve-out, partition, '
+    'sampling, data order, prompts, pretraining.')
 _SECURE = flags.DEFINE_bool(
     'secure_aggregation', True,
     'Aggregate updates and metrics with secure sums (audited on the '
@@ -154,35 +155,44 @@ _GEN_KERAS_CV_WEIGHTS = flags.DEFINE_enum(
 _GEN_PROMPTS_PER_LABEL = flags.DEFINE_integer(
     'gen_prompts_per_label', None,
     'Synthetic examples per label; unset: the task\'s.')
-_GEN_STEPS = flags.DEFINE_integer('gen_steps', 25, 'Denoising steps.')
+_GEN = registry.GeneratorConfig()
+_GEN_STEPS = flags.DEFINE_integer('gen_steps', _GEN.steps, 'Denoising steps.')
 _GEN_RESOLUTION = flags.DEFINE_integer(
-    'gen_resolution', 768, 'Generated image side.')
+    'gen_resolution', _GEN.resolution, 'Generated image side.')
 _GEN_BATCH_SIZE = flags.DEFINE_integer(
-    'gen_batch_size', 8, 'Images per diffusion call.')
+    'gen_batch_size', _GEN.batch_size, 'Images per diffusion call.')
 _GEN_RECORDS_PER_SHARD = flags.DEFINE_integer(
-    'gen_records_per_shard', 100, 'Synthetic records per TFRecord shard.')
+    'gen_records_per_shard', _GEN.records_per_shard,
+    'Synthetic records per TFRecord shard.')
 _GEN_WORKERS = flags.DEFINE_integer(
-    'gen_workers', 2, 'Parallel generation processes.')
+    'gen_workers', _GEN.workers, 'Parallel generation processes.')
 _GEN_FLITE_SHARE = flags.DEFINE_float(
-    'gen_flite_share', 0.7,
+    'gen_flite_share', prompts.VoiceMix.flite_share,
     'Speech: share of flite voices (the rest espeak-ng).')
 _GEN_MAX_WPM = flags.DEFINE_integer(
-    'gen_max_wpm', 175, 'Speech: fastest speaking rate drawn (<= 185).')
+    'gen_max_wpm', prompts.VoiceMix.wpm_range[1],
+    f'Speech: fastest speaking rate drawn (<= {prompts.MAX_WPM}).')
 _SERVER_PRETRAIN_EPOCHS = flags.DEFINE_integer(
     'server_pretrain_epochs', None,
     'Centralized pretraining epochs; unset: the task\'s.')
 _SERVER_PRETRAIN_LR = flags.DEFINE_float(
-    'server_pretrain_learning_rate', 1e-3, 'Peak AdamW learning rate.')
+    'server_pretrain_learning_rate', pretrain.PretrainConfig.learning_rate,
+    'Peak AdamW learning rate.')
 _SERVER_PRETRAIN_WD = flags.DEFINE_float(
-    'server_pretrain_weight_decay', 0.05, 'AdamW weight decay.')
+    'server_pretrain_weight_decay', pretrain.PretrainConfig.weight_decay,
+    'AdamW weight decay.')
 _SERVER_PRETRAIN_BATCH_SIZE = flags.DEFINE_integer(
-    'server_pretrain_batch_size', 32, 'Pretraining batch size.')
+    'server_pretrain_batch_size', pretrain.PretrainConfig.batch_size,
+    'Pretraining batch size.')
 _LABEL_CAPACITY = flags.DEFINE_integer(
-    'label_capacity', 64, 'Initial IBLT capacity (distinct label names).')
+    'label_capacity', chain.LabelConfig.capacity,
+    'Initial IBLT capacity (distinct label names).')
 _LABEL_MAX_CAPACITY = flags.DEFINE_integer(
-    'label_max_capacity', 4096, 'Largest IBLT capacity retried.')
+    'label_max_capacity', chain.LabelConfig.max_capacity,
+    'Largest IBLT capacity retried.')
 _LABEL_MAX_BYTES = flags.DEFINE_integer(
-    'label_max_bytes', 32, 'Longest label name, in UTF-8 bytes.')
+    'label_max_bytes', chain.LabelConfig.max_bytes,
+    'Longest label name, in UTF-8 bytes.')
 
 _QUICKSTART_VALUES = {
     'gen_prompts_per_label': 100,
@@ -221,15 +231,11 @@ def validate() -> None:
   Raises:
     app.UsageError: On a bad value or combination, naming the flag.
   """
-  if not (_DATA_DIR.value or _USE_TFDS.value
-          or os.environ.get(base.DATA_DIR_ENV)):
-    raise app.UsageError(
-        f'No data: pass --data_dir, set ${base.DATA_DIR_ENV}, or pass '
-        '--use_tfds.')
   for holder in (_ROUNDS, _CLIENTS_PER_ROUND, _CLIENT_EPOCHS,
                  _CLIENT_BATCH_SIZE, _NUM_CLIENTS, _CHECKPOINT_EVERY,
                  _GEN_PROMPTS_PER_LABEL, _SERVER_PRETRAIN_EPOCHS,
-                 _GEN_WORKERS, _GEN_RECORDS_PER_SHARD):
+                 _SERVER_PRETRAIN_BATCH_SIZE, _GEN_WORKERS,
+                 _GEN_RECORDS_PER_SHARD):
     if holder.value is not None and holder.value < 1:
       raise app.UsageError(f'--{holder.name} must be >= 1; got '
                            f'{holder.value}.')
@@ -237,8 +243,9 @@ def validate() -> None:
     raise app.UsageError('--eval_every must be >= 0.')
   if _CLIENT_LR.value is not None and _CLIENT_LR.value <= 0:
     raise app.UsageError('--client_learning_rate must be > 0.')
-  if _SERVER_LR.value <= 0:
-    raise app.UsageError('--server_learning_rate must be > 0.')
+  for holder in (_SERVER_LR, _SERVER_PRETRAIN_LR):
+    if holder.value <= 0:
+      raise app.UsageError(f'--{holder.name} must be > 0.')
   if (_ALGORITHM.value == federated.Algorithm.FEDOPT and
       _SERVER_OPTIMIZER.value == federated.ServerOptimizer.SGD):
     raise app.UsageError(
@@ -311,8 +318,9 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
   t = task()
   d = t.defaults
   try:
-    mix = prompts.VoiceMix(flite_share=_GEN_FLITE_SHARE.value,
-                           wpm_range=(120, _GEN_MAX_WPM.value))
+    mix = prompts.VoiceMix(
+        flite_share=_GEN_FLITE_SHARE.value,
+        wpm_range=(prompts.VoiceMix.wpm_range[0], _GEN_MAX_WPM.value))
     generator = registry.GeneratorConfig(
         backend=_value(_GEN_BACKEND, registry.Backend(d.generator)),
         model=_GEN_MODEL.value, keras_cv_weights=_GEN_KERAS_CV_WEIGHTS.value,
@@ -321,6 +329,11 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         records_per_shard=_GEN_RECORDS_PER_SHARD.value,
         workers=_GEN_WORKERS.value)
     registry.check(generator, t.modality.value)
+    pretraining = pretrain.PretrainConfig(
+        epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),
+        batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,
+        learning_rate=_SERVER_PRETRAIN_LR.value,
+        weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   return chain.ChainConfig(
@@ -333,11 +346,7 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
       prompts_per_label=_value(_GEN_PROMPTS_PER_LABEL, d.prompts_per_label),
       voice_mix=mix,
       generator=generator,
-      pretraining=pretrain.PretrainConfig(
-          epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),
-          batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,
-          learning_rate=_SERVER_PRETRAIN_LR.value,
-          weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value))
+      pretraining=pretraining)
 
 
 def write_flags(folder: str, config: Any, *modules: str) -> None:

@@ -172,15 +172,47 @@ def eval_splits(task: base.Task, splits: base.Splits
           for name, s in splits.named().items()}
 
 
+def data_settings(config: ExperimentConfig) -> dict[str, Any]:
+  """What identifies the real data and its split, for the stage rule.
+
+  The source is identified by a digest of its content, not its path, so
+  moving it changes nothing and other data behind the same path (or
+  `$GPTFL_DATA_DIR`) is noticed.
+  """
+  data = config.data
+  out = {'task': config.task, 'use_tfds': data.use_tfds,
+         'test_speakers': list(data.test_speakers),
+         'max_train_per_class': data.max_train_per_class,
+         'split_seed': data.seed}
+  if not data.use_tfds:
+    out['source'] = stages.file_digest(data.source())
+  return out
+
+
+def partition_settings(config: ExperimentConfig) -> dict[str, Any]:
+  """The settings the client partition depends on (and no others)."""
+  out = {'partition': config.partition.value,
+         'examples_per_label': config.examples_per_label,
+         'partition_seed': config.seed}
+  if config.partition == Partition.NATURAL:
+    out['clients_per_speaker'] = config.clients_per_speaker
+  else:
+    out.update(num_clients=config.num_clients,
+               dirichlet_alpha=config.dirichlet_alpha,
+               min_client_examples=config.min_client_examples)
+  return out
+
+
 def settings(config: ExperimentConfig) -> dict[str, Any]:
   """Every setting that shapes the run's output (for the stage rule)."""
-  out = stages.settings_of(dataclasses.replace(
-      config, output_dir=None, clients_in_parallel=0, checkpoint_every=0,
-      initial_model=None,
-      data=dataclasses.replace(config.data, cache_dir=None)))
-  for key in ('output_dir', 'clients_in_parallel', 'checkpoint_every',
-              'data.cache_dir'):
-    out.pop(key)
+  out = dict(data_settings(config), **partition_settings(config))
+  out.update(stages.settings_of({
+      'model': config.model, 'process': config.process,
+      'client_epochs': config.client_epochs,
+      'client_batch_size': config.client_batch_size,
+      'rounds': config.rounds, 'clients_per_round': config.clients_per_round,
+      'eval_every': config.eval_every, 'max_minutes': config.max_minutes,
+      'seed': config.seed}))
   out['initial_model'] = (stages.file_digest(config.initial_model)
                           if config.initial_model else None)
   return out

@@ -182,11 +182,14 @@ def fit(
 
   Writes `checkpoints/`, `pretrain_metrics.json` and `pretrained.keras`
   under `output_dir`. A run killed at any point and rerun ends with the same
-  weights as an uninterrupted one: the data order and augmentation of an
-  epoch are functions of (seed, epoch), and so are its dropout masks (the
-  train step is traced afresh each epoch under a global seed of (seed,
-  epoch)); weights, optimizer state and the epoch counter are restored from
-  the last checkpoint.
+  weights as an uninterrupted one (tested for audio): weights, optimizer
+  state and the epoch counter are restored from the last checkpoint, the
+  data order and audio augmentation of an epoch are functions of (seed,
+  epoch), and the project's models drop out with
+  `models.DeterministicDropout` (a function of the batch). Keras' own
+  stateful random layers (its Dropout, keras-cv's image augmentation) draw
+  from process state, so with them a resumed run is equivalent but not
+  identical.
 
   Args:
     dataset_fn: `epoch -> dataset` of `(inputs, labels)` batches.

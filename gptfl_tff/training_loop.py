@@ -13,8 +13,8 @@
 # limitations under the License.
 """The federated training loop: rounds, evaluation, metrics, resume.
 
-Each run writes under its output folder (`{root_output_dir}/
-{experiment_name}/`, or the chain's `federated/`):
+Each run writes into its federated stage folder
+(`{root_output_dir}/{experiment_name}/federated/`):
 
   * `metrics.csv`: one row per round (train loss and accuracy, round wall
     time, parameters communicated down and up and their running totals,

@@ -16,6 +16,7 @@ kill-and-resume identity of a real run of the binary."""
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +94,25 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertLen(skew, 3)
     self.assertEqual(sorted(np.concatenate(list(skew.values())).tolist()),
                      list(range(len(train))))
+
+  def test_data_is_identified_by_content_not_path(self):
+    config = fe.ExperimentConfig.for_task(
+        'fsdd', data=base.DataConfig(data_dir=self.data))
+    first = fe.settings(config)
+    moved = os.path.join(self.create_tempdir().full_path, 'moved')
+    shutil.copytree(self.data, moved)
+    self.assertEqual(first, fe.settings(dataclasses.replace(
+        config, data=base.DataConfig(data_dir=moved))))
+    wav = os.path.join(moved, 'recordings', '0_alice_0.wav')
+    with open(wav, 'wb') as f:
+      f.write(fixtures.wav_bytes(fixtures.tone(1, 0, 0)))
+    changed = fe.settings(dataclasses.replace(
+        config, data=base.DataConfig(data_dir=moved)))
+    self.assertNotEqual(first['source'], changed['source'])
+    # Settings of another partition kind do not count.
+    self.assertNotIn('dirichlet_alpha', first)
+    self.assertEqual(first, fe.settings(dataclasses.replace(
+        config, dirichlet_alpha=0.9)))
 
   def test_finetune_defaults_come_from_the_task(self):
     d = fe.tasks.get('fsdd').defaults

@@ -54,6 +54,8 @@ def main():
   parser.add_argument('--out', required=True)
   parser.add_argument('flags', nargs='*')
   args = parser.parse_args()
+  from gptfl_tff import console  # pylint: disable=g-import-not-at-top
+  console.quiet_native_logs()
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gptfl_tff import models  # pylint: disable=g-import-not-at-top
   from gptfl_tff import training_loop  # pylint: disable=g-import-not-at-top

@@ -17,6 +17,7 @@
 Speech: `espeak`, `flite` (offline engines) and `speech` (their registry and
 post-processing into records). Images: `stable_diffusion` (diffusers),
 `keras_cv_diffusion` (KerasCV), `tiny_diffusion` (a random stand-in for
-tests) and `sd_benchmark` (SD 2.1 throughput with random weights). The package imports nothing itself, so the
-image modules do not drag in the audio front end (TensorFlow).
+tests) and `sd_benchmark` (SD 2.1 throughput with random weights). The
+package imports nothing itself, so the image modules do not drag in the
+audio front end (TensorFlow).
 """

@@ -30,6 +30,7 @@ import dataclasses
 import enum
 import functools
 import os
+import shutil
 from typing import Any, Optional
 
 from gptfl_tff import errors
@@ -77,7 +78,7 @@ class GeneratorConfig:
   resolution: int = 768
   batch_size: int = 8
   records_per_shard: int = 100
-  workers: int = 1
+  workers: int = 2
 
   def __post_init__(self):
     if self.records_per_shard < 1 or self.workers < 1:
@@ -95,8 +96,9 @@ def check(config: GeneratorConfig, modality: str) -> None:
   if _MODALITY[config.backend] != modality:
     fits = sorted(b.value for b, m in _MODALITY.items() if m == modality)
     raise GeneratorError(
-        f'--gen_backend={config.backend.value} makes {_MODALITY[config.backend]}'
-        f' data but the task is {modality}; pass --gen_backend= one of {fits}.')
+        f'--gen_backend={config.backend.value} makes '
+        f'{_MODALITY[config.backend]} data but the task is {modality}; pass '
+        f'--gen_backend= one of {fits}.')
   if config.backend == Backend.DIFFUSERS and not config.model:
     raise GeneratorError(
         '--gen_backend=diffusers needs --gen_model (an SD 2.1 hub id or a '
@@ -131,7 +133,8 @@ def create_records_fn(
   Args:
     config: Generator settings.
     task: The `tasks.base.Task`.
-    work_dir: Where a stand-in pipeline may be written.
+    work_dir: Where a stand-in pipeline may be written (the synthetic
+      stage's folder).
     seed: Seed of a stand-in pipeline's weights.
 
   Returns:
@@ -160,8 +163,11 @@ def create_records_fn(
       if config.backend == Backend.TINY_DIFFUSERS:
         from gptfl_tff.generators import tiny_diffusion  # pylint: disable=g-import-not-at-top
         model = os.path.join(work_dir, 'tiny_random_sd')
-        if not os.path.isdir(model):
-          tiny_diffusion.create_tiny_pipeline(model, seed)
+        if not os.path.isdir(model):  # Written whole, then renamed.
+          partial = model + '.partial'
+          shutil.rmtree(partial, ignore_errors=True)
+          tiny_diffusion.create_tiny_pipeline(partial, seed)
+          os.replace(partial, model)
       diffusion = stable_diffusion.DiffusionConfig(
           model=model, steps=config.steps, resolution=config.resolution,
           output_size=task.image_size, batch_size=config.batch_size,

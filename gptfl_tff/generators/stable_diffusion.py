@@ -22,7 +22,7 @@ on CPU, and writes each image, resized to the task resolution, as a PNG
 record. Images of one pipeline call share a guidance scale, so the prompts
 given to `make_records` are grouped by scale and each group is cut into
 calls of `batch_size` images: give it a whole shard (as
-`image_experiment.run_gptfl` does) and nearly every call is full, where
+the chain does through `registry`) and nearly every call is full, where
 cutting consecutive prompts first would split each batch into up to five
 calls. Every image has its own `torch.Generator` seeded from its prompt, so
 an image does not depend on what it was batched with (up to floating-point

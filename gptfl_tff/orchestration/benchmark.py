@@ -43,6 +43,7 @@ from gptfl_tff import console
 from gptfl_tff import errors
 from gptfl_tff import federated
 from gptfl_tff import federated_experiment
+from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff import training_loop
 from gptfl_tff.orchestration import chain
@@ -88,6 +89,17 @@ class BenchmarkConfig:
     unknown = sorted(set(self.methods) - set(METHODS))
     if unknown:
       raise BenchmarkError(f'Unknown methods {unknown}; use {list(METHODS)}.')
+    exp = self.chain.experiment
+    if not tasks.get(exp.task).has_groups:
+      raise BenchmarkError(
+          f'The grid\'s settings need speakers; task {exp.task} has none. '
+          'Use federated_main or gptfl_main for it.')
+    if exp.eval_every < 1:
+      raise BenchmarkError('The grid needs --eval_every >= 1.')
+    if (any(m.endswith('fedopt') for m in self.methods) and
+        exp.process.server_optimizer == federated.ServerOptimizer.SGD):
+      raise BenchmarkError(
+          'FedOpt methods need --server_optimizer=adam or yogi.')
 
 
 def setting_config(
@@ -137,8 +149,19 @@ def runs(config: BenchmarkConfig):
 
 
 def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
-            lr: float, progress: bool = False) -> None:
-  """Runs (or resumes, or skips) one run of the grid."""
+            lr: float, progress: bool = False,
+            redo_from: Optional[str] = None) -> None:
+  """Runs (or resumes, or skips) one run of the grid.
+
+  Args:
+    config: The grid.
+    seed: The run's seed.
+    setting: The run's setting.
+    method: The run's method.
+    lr: The run's client learning rate.
+    progress: Show the run's progress bars.
+    redo_from: Redo this stage (`stages.ORDER`) and every later one.
+  """
   template = config.chain.experiment
   fedopt = method.endswith('fedopt')
   exp = setting_config(setting, dataclasses.replace(
@@ -157,19 +180,21 @@ def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
         output_dir=folder,
         shared_dir=os.path.join(config.output_dir, f'seed{seed}', 'shared'),
         pretraining=dataclasses.replace(config.chain.pretraining, seed=seed)),
-              progress=progress)
+              redo_from, progress=progress)
   else:
-    federated_experiment.run(dataclasses.replace(exp, output_dir=fed_dir),
-                             progress=progress)
+    federated_experiment.run(
+        dataclasses.replace(exp, output_dir=fed_dir),
+        redo=stages.redo_flags(redo_from)['federated'], progress=progress)
 
 
-def run(config: BenchmarkConfig, progress: bool = False) -> None:
+def run(config: BenchmarkConfig, progress: bool = False,
+        redo_from: Optional[str] = None) -> None:
   """Runs (or resumes) every run of the grid, with a bar over runs."""
   grid = list(runs(config))
   with console.progress(len(grid), 'benchmark runs', 'run',
                         enabled=progress) as bar:
     for seed, setting, method, lr in grid:
-      run_one(config, seed, setting, method, lr)
+      run_one(config, seed, setting, method, lr, redo_from=redo_from)
       bar.update(1, seed=seed, setting=setting, method=method)
 
 

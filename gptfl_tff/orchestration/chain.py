@@ -55,6 +55,7 @@ from gptfl_tff import runtime
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.generators import registry
+from gptfl_tff.generators import speech
 from gptfl_tff.tasks import base
 
 RESULTS = 'results.json'
@@ -149,14 +150,9 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   parts = federated_experiment.create_partition(splits.train, exp)
 
   # 1. Label discovery (secure sums run in the test context in simulation).
-  settings = stages.settings_of({
-      'task': exp.task, 'data': dataclasses.replace(exp.data, cache_dir=None),
-      'partition': exp.partition, 'clients_per_speaker':
-          exp.clients_per_speaker, 'num_clients': exp.num_clients,
-      'dirichlet_alpha': exp.dirichlet_alpha,
-      'min_client_examples': exp.min_client_examples,
-      'examples_per_label': exp.examples_per_label, 'seed': exp.seed,
-      'iblt': config.labels})
+  settings = dict(federated_experiment.data_settings(exp),
+                  **federated_experiment.partition_settings(exp))
+  settings.update(stages.settings_of(config.labels, 'iblt.'))
   folder, status = chain.begin('labels', settings)
   labels_path = os.path.join(folder, 'labels.json')
   if status != stages.Status.DONE:
@@ -170,10 +166,13 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
     names = sorted(json.load(f)['labels'], key=task.label_id)
 
   # 2. Prompts.
+  audio_task = task.modality == base.Modality.AUDIO
   settings = stages.settings_of({
       'task': exp.task, 'labels': names, 'per_label': config.prompts_per_label,
-      'seed': exp.seed, 'voice_mix': (config.voice_mix if task.modality ==
-                                      base.Modality.AUDIO else None)})
+      'seed': exp.seed,
+      # The voices actually installed, not the ones asked for.
+      'voice_mix': (speech.installed_voice_mix(config.voice_mix)
+                    if audio_task else None)})
   folder, status = chain.begin('prompts', settings)
   prompts_path = os.path.join(folder, 'prompts.jsonl')
   if status != stages.Status.DONE:
@@ -189,7 +188,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   synthetic_dir, status = chain.begin('synthetic', settings)
   if status != stages.Status.DONE:
     records_fn, batch_size = registry.create_records_fn(
-        config.generator, task, config.output_dir, exp.seed)
+        config.generator, task, synthetic_dir, exp.seed)
     result = generation.generate(
         prompts, synthetic_dir, records_fn,
         records_per_shard=config.generator.records_per_shard,

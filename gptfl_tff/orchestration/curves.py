@@ -15,12 +15,13 @@
 
 A run's `metrics.csv` (written by `training_loop`) holds one row a round and
 validation (and test) metrics on evaluation rounds; curves follow the
-validation accuracy, the split hyper-parameters are chosen on. `summarize` condenses such a curve into
-what `docs/results.md` reports: rounds run, seconds a round, accuracy at
-chosen rounds, the last and the best evaluation, and the first evaluated
-round at which each accuracy threshold was reached, with the minutes of
-rounds (the sum of `round_seconds`, evaluation time excluded) spent up to
-it. `to_markdown` prints summaries as one table.
+validation accuracy, the split hyper-parameters are chosen on. `summarize`
+condenses such a curve into what `docs/results.md` reports: rounds run,
+seconds a round, accuracy at chosen rounds, the last and the best
+evaluation, and the first evaluated round at which each accuracy threshold
+was reached, with the minutes of rounds (the sum of `round_seconds`,
+evaluation time excluded) spent up to it. `to_markdown` prints summaries as
+one table.
 """
 
 import dataclasses

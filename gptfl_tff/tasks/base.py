@@ -43,6 +43,8 @@ from gptfl_tff import errors
 from gptfl_tff import prompts as prompts_lib
 
 DATA_DIR_ENV = 'GPTFL_DATA_DIR'
+_HELP = (f'Pass --data_dir=PATH, set ${DATA_DIR_ENV}, or pass --use_tfds '
+         'where TFDS can download the dataset.')
 
 
 class DataError(errors.UserError, ValueError):
@@ -88,7 +90,7 @@ class DataConfig:
           f'max_train_per_class must be >= 0, got {self.max_train_per_class}'
           '; pass --max_train_per_class=0 to keep every example.')
 
-  def source(self, help_text: str) -> str:
+  def source(self, help_text: str = _HELP) -> str:
     """The data folder or archive: `data_dir` or `$GPTFL_DATA_DIR`.
 
     Raises:

@@ -76,20 +76,6 @@ class Recording:
   name: str
 
 
-def label_id(name: str) -> int:
-  """Returns the class id of a label name ('zero' ... 'nine').
-
-  Raises:
-    DataError: If the name is not one of `LABEL_NAMES`.
-  """
-  try:
-    return LABEL_NAMES.index(name)
-  except ValueError:
-    raise DataError(
-        f'Unknown label {name!r}; FSDD labels are {list(LABEL_NAMES)}.'
-    ) from None
-
-
 def parse_name(path: str) -> Recording:
   """Parses `{digit}_{speaker}_{index}.wav`.
 
@@ -248,18 +234,6 @@ def read_tfds(data_dir: Optional[str] = None):
   return recs, waves, rates
 
 
-def resolve_source(source: Optional[str]) -> str:
-  """Returns `source`, or the data folder named by `GPTFL_DATA_DIR`.
-
-  Raises:
-    DataError: If neither is set.
-  """
-  source = source or os.environ.get(DATA_DIR_ENV, '')
-  if not source:
-    raise DataError(f'No FSDD data given. {_HELP}')
-  return source
-
-
 def _cache_key(source: str, config: audio.FrontEndConfig) -> str:
   h = hashlib.sha256(repr(config).encode())
   h.update(os.path.abspath(source).encode())
@@ -282,7 +256,7 @@ def create_feature_set(
   """Loads FSDD and runs the front end on every utterance.
 
   Args:
-    source: Folder or archive; `None` falls back to `GPTFL_DATA_DIR`.
+    source: Folder or archive (see `base.DataConfig.source`).
     config: Front-end settings.
     cache_dir: If set, features are cached there (keyed by the source's file
       names, sizes and times, and the front-end settings).
@@ -294,7 +268,8 @@ def create_feature_set(
   if use_tfds:
     recs, waves, rates = read_tfds()
     return _features(recs, waves, rates, config)
-  source = resolve_source(source)
+  if not source:
+    raise DataError(f'No FSDD data given. {_HELP}')
   cache_path = None
   if cache_dir:
     cache_path = os.path.join(

@@ -86,7 +86,6 @@ CIFAR100 = TaskSpec('cifar100', 32, 100, 100, 10, (
     'train', 'trout', 'tulip', 'turtle', 'wardrobe', 'whale',
     'willow_tree', 'wolf', 'woman', 'worm'))
 FLOWERS102 = TaskSpec('oxford_flowers102', 64, 102, 50, 50)
-TASKS = {t.name: t for t in (CIFAR10, CIFAR100, FLOWERS102)}
 
 _IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 

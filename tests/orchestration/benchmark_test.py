@@ -61,6 +61,21 @@ class BenchmarkTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, 'Unknown methods'):
       _config('/tmp', methods=('fedsgd',))
 
+  def test_grid_refuses_what_it_cannot_run(self):
+    def grid(task='fsdd', **kw):
+      return benchmark.BenchmarkConfig(
+          chain=chain.ChainConfig(
+              experiment=fe.ExperimentConfig.for_task(task, **kw),
+              output_dir='/tmp'),
+          output_dir='/tmp', settings=('standard',))
+    with self.assertRaisesRegex(benchmark.BenchmarkError, 'need speakers'):
+      grid('cifar10')
+    with self.assertRaisesRegex(benchmark.BenchmarkError, '--eval_every'):
+      grid(eval_every=0)
+    with self.assertRaisesRegex(benchmark.BenchmarkError, 'server_optimizer'):
+      grid(process=fe.federated.ProcessConfig(
+          server_optimizer=fe.federated.ServerOptimizer.SGD))
+
   def test_grid_lists_each_rate_of_each_method(self):
     config = _config('/tmp', client_learning_rates=(0.05,),
                      finetune_client_learning_rates=(0.01, 0.05))

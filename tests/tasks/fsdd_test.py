@@ -136,10 +136,10 @@ class FsddTest(tf.test.TestCase, parameterized.TestCase):
       fsdd.read_recordings(self.folder)
 
   def test_label_ids(self):
-    self.assertEqual(fsdd.label_id('zero'), 0)
-    self.assertEqual(fsdd.label_id('nine'), 9)
+    self.assertEqual(fsdd.TASK.label_id('zero'), 0)
+    self.assertEqual(fsdd.TASK.label_id('nine'), 9)
     with self.assertRaisesRegex(fsdd.DataError, "Unknown label 'ten'"):
-      fsdd.label_id('ten')
+      fsdd.TASK.label_id('ten')
 
 
 if __name__ == '__main__':
