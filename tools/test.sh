@@ -8,6 +8,9 @@ tools/setup.sh
 
 workers_before=$(pgrep -f '/data/worker_binary --port' || true)
 
+# BUILD files are generated from the imports; they must be up to date.
+.venv/bin/python tools/build_gen.py --check
+
 set +e
 .venv/bin/python -m pytest -q tests "$@"
 status=$?
