@@ -22,10 +22,9 @@ project's one evaluator; --output_json also writes them. Data flags:
 experiments/shared_flags.py.
 """
 
-import numpy as np
-
 from absl import app
 from absl import flags
+import numpy as np
 
 from experiments import shared_flags
 from gptfl_tff import console
