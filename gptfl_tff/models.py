@@ -285,8 +285,9 @@ def check_initial_model(path: str) -> None:
   """Raises `ModelFileError` unless `path` is a saved `.keras` model file."""
   if not os.path.isfile(path):
     raise ModelFileError(
-        f'No saved model at {path!r}; pass --initial_model= (empty) for '
-        'random init, or the .keras file the pretraining stage wrote.')
+        f'No saved model at {path!r}; pass a .keras file written by '
+        'pretraining or federated training (for random init, leave '
+        '--initial_model unset).')
 
 
 def load_initial_model(path: str) -> tf.keras.Model:
