@@ -266,42 +266,43 @@ def experiment_config(output_dir: str,
   Returns:
     The config, with the task's defaults for unset flags.
   """
-  t = task()
-  d = t.defaults
   finetune = finetune or bool(_INITIAL_MODEL.value)
-  lr = _value(_CLIENT_LR, d.finetune_client_learning_rate if finetune
-              else d.client_learning_rate)
-  return federated_experiment.ExperimentConfig(
-      task=t.name,
+  task_defaulted = {  # Unset (None) flags are left to `for_task`.
+      'model': _value(_MODEL, None),
+      'partition': _value(_PARTITION, None),
+      'num_clients': _value(_NUM_CLIENTS, None),
+      'dirichlet_alpha': _value(_ALPHA, None),
+      'client_epochs': _value(_CLIENT_EPOCHS, None),
+      'client_batch_size': _value(_CLIENT_BATCH_SIZE, None),
+      'rounds': _value(_ROUNDS, None),
+      'clients_per_round': _value(_CLIENTS_PER_ROUND, None),
+      'eval_every': _value(_EVAL_EVERY, None),
+  }
+  config = federated_experiment.ExperimentConfig.for_task(
+      _TASK.value, finetune,
       data=base.DataConfig(
           data_dir=_DATA_DIR.value, use_tfds=_USE_TFDS.value,
           cache_dir=_CACHE_DIR.value or None,
           test_speakers=tuple(_TEST_SPEAKERS.value),
           max_train_per_class=_MAX_TRAIN_PER_CLASS.value, seed=_SEED.value),
-      model=_value(_MODEL, d.model),
-      partition=_value(_PARTITION, d.partition),
       clients_per_speaker=_CLIENTS_PER_SPEAKER.value,
-      num_clients=_value(_NUM_CLIENTS, d.num_clients),
-      dirichlet_alpha=_value(_ALPHA, d.dirichlet_alpha),
       min_client_examples=_MIN_CLIENT_EXAMPLES.value,
       examples_per_label=_CLIENT_EXAMPLES_PER_LABEL.value,
-      process=federated.ProcessConfig(
-          algorithm=_ALGORITHM.value, client_learning_rate=lr,
-          client_momentum=_CLIENT_MOMENTUM.value,
-          server_learning_rate=_SERVER_LR.value,
-          server_optimizer=_SERVER_OPTIMIZER.value, secure=_SECURE.value,
-          adaptive_clipping=_ADAPTIVE_CLIPPING.value),
-      client_epochs=_value(_CLIENT_EPOCHS, d.client_epochs),
-      client_batch_size=_value(_CLIENT_BATCH_SIZE, d.client_batch_size),
-      rounds=_value(_ROUNDS, d.rounds),
-      clients_per_round=_value(_CLIENTS_PER_ROUND, d.clients_per_round),
-      eval_every=_value(_EVAL_EVERY, d.eval_every),
       max_minutes=_MAX_MINUTES.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
       seed=_SEED.value,
       initial_model=_INITIAL_MODEL.value or None,
       clients_in_parallel=_CLIENTS_IN_PARALLEL.value,
-      output_dir=output_dir)
+      output_dir=output_dir,
+      **{k: v for k, v in task_defaulted.items() if v is not None})
+  return dataclasses.replace(config, process=federated.ProcessConfig(
+      algorithm=_ALGORITHM.value,
+      client_learning_rate=_value(
+          _CLIENT_LR, config.process.client_learning_rate),
+      client_momentum=_CLIENT_MOMENTUM.value,
+      server_learning_rate=_SERVER_LR.value,
+      server_optimizer=_SERVER_OPTIMIZER.value, secure=_SECURE.value,
+      adaptive_clipping=_ADAPTIVE_CLIPPING.value))
 
 
 def chain_config(output_dir: str) -> chain.ChainConfig:
