@@ -16,23 +16,22 @@ r"""Benchmark: TFF round time / plain local-training time (FL overhead).
   python -m experiments.overhead_main \
       --data_dir=../shared/data/fsdd-5speakers.zip
 
-Workload: the task's training split and partition (FSDD: one client per
-speaker, all per round), its local epochs and batch size. Writes
-overhead.json under {root_output_dir}/{experiment_name}/ and prints a
-table.
+Workload: the task's training split dealt to 5 and to 100 equal clients
+(`--overhead_clients`), all per round, the task's local epochs and batch
+size. Writes overhead.json under {root_output_dir}/{experiment_name}/ and
+prints a table: each TFF variant and floor, its ratio to the per-step floor,
+the milliseconds per client above it, and the worker's CPU seconds.
 """
 
 import dataclasses
 import os
-import tempfile
+import statistics
 
 from absl import app
 from absl import flags
 
 from experiments import shared_flags
 from gptfl_tff import console
-from gptfl_tff import federated
-from gptfl_tff import federated_experiment
 from gptfl_tff import io_utils
 from gptfl_tff.orchestration import overhead
 
@@ -40,6 +39,25 @@ flags.adopt_module_key_flags(shared_flags)
 
 _OVERHEAD_ROUNDS = flags.DEFINE_integer(
     'overhead_rounds', 5, 'Measured rounds of each variant (median).')
+_OVERHEAD_CLIENTS = flags.DEFINE_list(
+    'overhead_clients', ['5', '100'],
+    'Clients per round, one measurement each; the training split is dealt '
+    'at random to that many equal clients.')
+_OVERHEAD_BEFORE = flags.DEFINE_boolean(
+    'overhead_before', True,
+    "Also time TFF's default dataset-reduce client loop (before/after).")
+
+
+def _client_counts() -> list[int]:
+  try:
+    counts = [int(v) for v in _OVERHEAD_CLIENTS.value]
+  except ValueError:
+    counts = []
+  if not counts or min(counts) < 1:
+    raise app.UsageError(
+        f'--overhead_clients must be positive integers, e.g. 5,100; got '
+        f'{",".join(_OVERHEAD_CLIENTS.value)}.')
+  return counts
 
 
 def main(argv):
@@ -47,42 +65,34 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if _OVERHEAD_ROUNDS.value < 1:
     raise app.UsageError('--overhead_rounds must be >= 1.')
+  counts = _client_counts()
   shared_flags.validate()
   folder = shared_flags.run_dir('overhead')
   config = shared_flags.experiment_config(folder)
-  task = shared_flags.task()
-  train = task.load(config.data).train
-  parts = federated_experiment.create_partition(train, config)
-  shape = train.features.shape[1:]
-  keras_model_fn = lambda: task.create_model(config.model, seed=0)
-  results = {}
-  with tempfile.TemporaryDirectory() as tmp:
-    store = federated.ClientStore(tmp, shape, task.feature_dtype)
-    for c, idx in parts.items():
-      store.write(c, train.features[idx], train.labels[idx])
-    for secure in (False, True):
-      r = overhead.measure(
-          keras_model_fn, store, federated.ProcessConfig(secure=secure),
-          config.client_epochs, config.client_batch_size,
-          _OVERHEAD_ROUNDS.value, config.clients_in_parallel)
-      name = 'secure' if secure else 'plain'
-      results[name] = dict(
-          dataclasses.asdict(r), tff_median=r.tff_median,
-          serial_floor_median=r.serial_floor_median,
-          parallel_floor_median=r.parallel_floor_median,
-          tff_python_datasets_median=r.tff_python_datasets_median,
-          serial_ratio=r.serial_ratio, parallel_ratio=r.parallel_ratio,
-          python_datasets_parallel_ratio=r.python_datasets_parallel_ratio)
+  results = overhead.run(
+      shared_flags.task(), config, counts, _OVERHEAD_ROUNDS.value,
+      _OVERHEAD_BEFORE.value, progress=True)
+  rows = []
+  for n, r in results.items():
+    plain = r.median('plain')
+    for name in r.tff_variants() + list(overhead.FLOORS):
+      cpu = r.worker_cpu_seconds.get(name)
+      rows.append([
+          n, name, r.median(name), r.ratio(name),
+          r.ratio(name, overhead.STEP_SERIAL),
+          r.ms_per_client_above(name),
+          r.median(name) / plain if name in r.worker_cpu_seconds else '',
+          statistics.median(cpu) if cpu else ''])
   console.print_summary(
-      f'TFF round time vs the compute floor ({len(parts)} clients, median '
-      f'of {_OVERHEAD_ROUNDS.value} rounds)',
-      ['aggregation', 'TFF s', 'serial floor s', 'ratio',
-       'parallel floor s', 'ratio', 'TFF, Python datasets s', 'ratio'],
-      [[name, r['tff_median'], r['serial_floor_median'], r['serial_ratio'],
-        r['parallel_floor_median'], r['parallel_ratio'],
-        r['tff_python_datasets_median'],
-        r['python_datasets_parallel_ratio']] for name, r in results.items()])
-  io_utils.atomic_write_json(os.path.join(folder, 'overhead.json'), results)
+      f'TFF round time vs the per-step floor (median of '
+      f'{_OVERHEAD_ROUNDS.value} rounds, {results[counts[0]].threads} '
+      'threads)',
+      ['clients', 'variant', 'median s', '/ step floor (parallel)',
+       '/ step floor (serial)', 'ms/client above', '/ plain',
+       'worker CPU s'], rows)
+  io_utils.atomic_write_json(
+      os.path.join(folder, 'overhead.json'),
+      {str(n): dataclasses.asdict(r) for n, r in results.items()})
   shared_flags.write_flags(folder, config, __name__)
 
 

@@ -31,6 +31,7 @@ intrinsics anywhere in a computation (e.g. to check that IBLT label discovery
 calls no plain sum).
 """
 
+import collections
 import dataclasses
 
 import tensorflow_federated as tff
@@ -85,25 +86,37 @@ def _num_leaves(type_spec) -> int:
   return 1
 
 
-def intrinsic_uris(comp: tff.Computation) -> set[str]:
-  """URIs of every intrinsic called anywhere in a computation.
+def intrinsic_counts(comp: tff.Computation) -> collections.Counter:
+  """How often each intrinsic occurs anywhere in a computation.
 
   Args:
     comp: A computation; its building block is walked, nested lambdas and
       blocks included.
 
   Returns:
-    The set of intrinsic URIs, e.g. `{'federated_secure_sum_bitwidth'}`.
+    A `Counter` of intrinsic URIs, e.g. `{'federated_map': 12, ...}`.
   """
-  uris = set()
+  counts = collections.Counter()
 
   def visit(building_block):
     if isinstance(building_block, tff.framework.Intrinsic):
-      uris.add(building_block.uri)
+      counts[building_block.uri] += 1
     return building_block, False
 
   tff.framework.transform_postorder(comp.to_building_block(), visit)
-  return uris
+  return counts
+
+
+def intrinsic_uris(comp: tff.Computation) -> set[str]:
+  """URIs of every intrinsic called anywhere in a computation.
+
+  Args:
+    comp: A computation (see `intrinsic_counts`).
+
+  Returns:
+    The set of intrinsic URIs, e.g. `{'federated_secure_sum_bitwidth'}`.
+  """
+  return set(intrinsic_counts(comp))
 
 
 def aggregation_intrinsics(

@@ -52,6 +52,13 @@ class DeterministicDropout(tf.keras.layers.Layer):
   with a stateless op seeded by (a digest of the batch's bits, seed); the
   batches are themselves functions of (seed, round, client), so federated
   training is reproducible and a resumed run equals an uninterrupted one.
+
+  Called on `[activations, key]`, the digest is taken from `key`, normally
+  the model's input: its bits are data, exact everywhere, whereas the
+  activations' last bits move with the kernels' order of summation (a TFF
+  dataset-reduce loop and an iterator loop differ there), and a digest of
+  them would draw a different mask for every such difference. Called on one
+  tensor, the digest is taken from that tensor.
   """
 
   def __init__(self, rate: float, seed: int = 0, **kwargs):
@@ -62,9 +69,13 @@ class DeterministicDropout(tf.keras.layers.Layer):
     self.seed = seed
 
   def call(self, inputs, training=None):
+    if isinstance(inputs, (list, tuple)):
+      inputs, key = inputs
+    else:
+      key = inputs
     if not training or self.rate == 0:
       return inputs
-    bits = tf.bitcast(tf.cast(inputs, tf.float32), tf.int32)
+    bits = tf.bitcast(tf.cast(key, tf.float32), tf.int32)
     digest = tf.reduce_sum(tf.cast(bits, tf.int64))
     keep = tf.random.stateless_uniform(
         tf.shape(inputs), tf.stack([digest, tf.constant(self.seed, tf.int64)])
@@ -99,7 +110,7 @@ def create_keyword_model(
   x = layers.MaxPool1D(2)(x)
   x = layers.Conv1D(128, 3, activation='relu', kernel_initializer=init(1))(x)
   x = layers.MaxPool1D(2)(x)
-  x = DeterministicDropout(0.1, seed=seed or 0)(x)
+  x = DeterministicDropout(0.1, seed=seed or 0)([x, inputs])
   x = layers.Bidirectional(
       layers.GRU(
           128,

@@ -173,6 +173,12 @@ class Worker:
       time.sleep(0.05)
     logging.info('TFF worker pid %d serving on port %d', self.pid, self.port)
 
+  def cpu_seconds(self) -> float:
+    """CPU seconds (user + system) the worker has used so far."""
+    with open(f'/proc/{self.pid}/stat', encoding='ascii') as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
   def alive(self) -> bool:
     return self._process.poll() is None
 
@@ -202,6 +208,12 @@ _COMPILERS = {
     ContextKind.NATIVE: tff.backends.native.desugar_and_transform_to_native,
     ContextKind.TEST: _compile_test,
 }
+
+
+def compile_computation(comp: tff.Computation,
+                        kind: ContextKind = ContextKind.TEST):
+  """The form of `comp` that a context of `kind` executes."""
+  return _COMPILERS[kind](comp)
 
 
 def _release_default_context() -> None:

@@ -96,6 +96,9 @@ class ClientDataTest(tf.test.TestCase):
         1, 2, np.uint8)
     x, y = next(iter(ds))
     self.assertEqual(x.dtype, tf.float32)
+    stored_x, stored_y = store.read('img')
+    self.assertAllClose(stored_x, [-np.ones((2, 2, 3)), np.ones((2, 2, 3))])
+    self.assertAllEqual(stored_y, [0, 1])
     by_label = dict(zip(y.numpy().tolist(), x.numpy()))
     self.assertAllClose(by_label[0], -np.ones((2, 2, 3)))
     self.assertAllClose(by_label[1], np.ones((2, 2, 3)))
@@ -152,6 +155,30 @@ class ProcessTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(train['num_examples'], 72)
       losses.append(float(train['loss']))
     self.assertLess(losses[-1], 0.8 * losses[0])
+
+  def test_client_loops_train_alike(self):
+    self.assertEqual(federated.ProcessConfig().client_loop,
+                     federated.ClientLoop.ITERATOR)
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    for k in range(2):
+      store.write(f'c{k}', *_client_arrays(k))
+    args = [(store.path(c), federated.client_seed(0, 1, c))
+            for c in sorted(store.sizes)]
+    weights = []
+    for loop in federated.ClientLoop:
+      process = federated.build_learning_process(
+          federated.create_tff_model_fn(_keras_model, _SHAPE),
+          federated.ProcessConfig(client_learning_rate=0.2, secure=False,
+                                  client_loop=loop))
+      round_fn = federated.build_round_computation(
+          process, federated.build_client_data_computation(_SHAPE, 2, 5))
+      state = federated.set_initial_weights(
+          process, process.initialize(), _keras_model())
+      state = round_fn(state, args).state
+      weights.append(process.get_model_weights(state).trainable)
+    self.assertNotAllClose(weights[0][0], np.zeros_like(weights[0][0]))
+    for a, b in zip(*weights):
+      self.assertAllClose(a, b, atol=1e-6)
 
   def test_initial_weights_come_from_keras(self):
     process = federated.build_learning_process(

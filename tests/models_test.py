@@ -61,6 +61,19 @@ class ModelsTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, r'\[0, 1\)'):
       models.DeterministicDropout(1.0)
 
+  def test_deterministic_dropout_mask_follows_the_key_only(self):
+    # The mask must not move with the activations' last bits (which differ
+    # between TFF's client-loop forms), only with the data (the key).
+    layer = models.DeterministicDropout(0.5, seed=3)
+    x = tf.constant(np.linspace(1, 2, 400, dtype=np.float32).reshape(4, 100))
+    key = tf.constant(np.arange(12, dtype=np.float32).reshape(4, 3))
+    mask = layer([x, key], training=True).numpy() == 0
+    nudged = layer([x * (1 + 1e-7), key], training=True).numpy() == 0
+    self.assertAllEqual(mask, nudged)
+    other = layer([x, key + 1], training=True).numpy() == 0
+    self.assertFalse(np.array_equal(mask, other))
+    self.assertAllEqual(layer([x, key], training=False), x)
+
   def test_saved_model_with_deterministic_dropout_loads(self):
     model = models.create_keyword_model((20, 8), 3, seed=1)
     path = self.create_tempdir().full_path + '/m.keras'

@@ -13,79 +13,95 @@
 # limitations under the License.
 """FL overhead: a TFF round's wall time against its compute floor.
 
-The floor is the same local training (same model, same client datasets with
-the same seeded order, same client optimizer, one pass per local epoch) done
-as plain Keras / `tf.function` loops in one Python process, plus the
-weighted average of the resulting models. Two floors are measured:
+The floor is the same local training (same model, same client examples in
+the same seeded order, same client optimizer with its momentum reset every
+round) done without TFF, plus the weighted average of the client models:
 
-  * serial: clients one after another. On small models TensorFlow uses about
-    one core per training loop, so this floor leaves the other cores idle.
-  * parallel: the same loops on `threads` Python threads (one model copy per
-    thread; TF releases the GIL), which is how TFF's worker runs clients.
-
-The ratio `tff_round_seconds / floor_seconds` is what the TFF simulation
-costs beyond the arithmetic of local training; the parallel floor is the one
-that compares like with like on a multi-core machine.
+  * per-step floor (the reference): the usual Keras custom loop. One train
+    step, traced once with a fixed input signature, called from Python once
+    per batch over the client's arrays. Measured serially (clients one
+    after another) and on `threads` Python threads, one model copy each (TF
+    releases the GIL), which is how TFF's worker runs clients.
+  * whole-epoch floor (an extra, labelled column): each client's epochs as
+    one `tf.function` over a `tf.data.Dataset` argument, on `threads`
+    threads. This form retraces per call and costs about a second per
+    client whatever its size, so it flatters TFF with many small clients;
+    the project's first overhead figures used it.
 
 Both floors use the Keras GRU's plain graph implementation (`standard_gru`),
-which is the one TFF's graph-mode tracing selects; TF2 `tf.function` would
-otherwise take the backend-selection path, whose gradient is about 20%
-slower on CPU here, and the floor would be inflated.
+the one TFF's graph-mode tracing selects; TF2 `tf.function` would otherwise
+take the backend-selection path, whose gradient is about 20% slower on CPU
+here, and the floor would be inflated.
+
+TFF rounds of every named process configuration (plain and secure
+aggregation, each client-loop form) are timed in the same run, interleaved
+round by round with the floors, together with the TFF worker's CPU seconds.
 """
 
 import concurrent.futures
 import dataclasses
 import os
 import statistics
+import tempfile
 import threading
 import time
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import console
 from gptfl_tff import federated
+from gptfl_tff import federated_experiment
+from gptfl_tff import partition
 from gptfl_tff import runtime
+from gptfl_tff.tasks import base
+
+STEP_SERIAL = 'step floor, serial'
+STEP_PARALLEL = 'step floor, parallel'
+EPOCH_PARALLEL = 'whole-epoch floor, parallel'
+FLOORS = (STEP_SERIAL, STEP_PARALLEL, EPOCH_PARALLEL)
 
 
 @dataclasses.dataclass(frozen=True)
 class OverheadResult:
-  """Median seconds per round, and each measured round."""
+  """Seconds of every measured round, per variant.
 
-  secure: bool
-  tff_seconds: tuple[float, ...]
-  tff_python_datasets_seconds: tuple[float, ...]
-  serial_floor_seconds: tuple[float, ...]
-  parallel_floor_seconds: tuple[float, ...]
+  Attributes:
+    clients: Clients per round (every client takes part in every round).
+    examples: Examples over all clients.
+    threads: Threads of the parallel floors.
+    seconds: Variant name -> wall seconds of each measured round; the TFF
+      variants are named by the caller, the floors by `FLOORS`.
+    worker_cpu_seconds: TFF variant name -> CPU seconds the TFF worker used
+      in each measured round.
+  """
+
+  clients: int
+  examples: int
   threads: int
+  seconds: Mapping[str, tuple[float, ...]]
+  worker_cpu_seconds: Mapping[str, tuple[float, ...]]
 
-  @property
-  def tff_median(self) -> float:
-    return statistics.median(self.tff_seconds)
+  def __post_init__(self):
+    missing = [f for f in FLOORS if f not in self.seconds]
+    if missing:
+      raise ValueError(f'OverheadResult lacks the floors {missing}.')
 
-  @property
-  def tff_python_datasets_median(self) -> float:
-    return statistics.median(self.tff_python_datasets_seconds)
+  def median(self, variant: str) -> float:
+    return statistics.median(self.seconds[variant])
 
-  @property
-  def serial_floor_median(self) -> float:
-    return statistics.median(self.serial_floor_seconds)
+  def ratio(self, variant: str, floor: str = STEP_PARALLEL) -> float:
+    """Median round time of `variant` over that of `floor`."""
+    return self.median(variant) / self.median(floor)
 
-  @property
-  def parallel_floor_median(self) -> float:
-    return statistics.median(self.parallel_floor_seconds)
+  def ms_per_client_above(self, variant: str,
+                          floor: str = STEP_PARALLEL) -> float:
+    """Milliseconds per client that `variant` spends above `floor`."""
+    return (self.median(variant) - self.median(floor)) * 1e3 / self.clients
 
-  @property
-  def serial_ratio(self) -> float:
-    return self.tff_median / self.serial_floor_median
-
-  @property
-  def parallel_ratio(self) -> float:
-    return self.tff_median / self.parallel_floor_median
-
-  @property
-  def python_datasets_parallel_ratio(self) -> float:
-    return self.tff_python_datasets_median / self.parallel_floor_median
+  def tff_variants(self) -> list[str]:
+    return [v for v in self.seconds if v not in FLOORS]
 
 
 def _use_graph_gru(model: tf.keras.Model) -> tf.keras.Model:
@@ -96,159 +112,297 @@ def _use_graph_gru(model: tf.keras.Model) -> tf.keras.Model:
   return model
 
 
-def create_local_trainer(
+class _LocalModel:
+  """A model copy, its loss and its client optimizer (momentum reset)."""
+
+  def __init__(self, keras_model_fn, config: federated.ProcessConfig):
+    self.model = _use_graph_gru(keras_model_fn())
+    self.loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True)
+    self.optimizer = tf.keras.optimizers.SGD(
+        config.client_learning_rate, momentum=config.client_momentum)
+    self.optimizer.build(self.model.trainable_variables)
+
+  def train_step(self, x, y):
+    with tf.GradientTape() as tape:
+      loss = self.loss_fn(y, self.model(x, training=True))
+    variables = self.model.trainable_variables
+    grads = tape.gradient(loss, variables)
+    self.optimizer.apply_gradients(zip(grads, variables))
+
+  def start(self, weights):
+    self.model.set_weights(weights)
+    for v in self.optimizer.variables[1:]:  # Momentum resets every round.
+      v.assign(tf.zeros_like(v))
+
+
+def create_step_trainer(
+    keras_model_fn: Callable[[], tf.keras.Model],
+    config: federated.ProcessConfig,
+    feature_shape: tuple[int, ...],
+    batch_size: int,
+) -> Callable[[list[np.ndarray], np.ndarray, np.ndarray],
+              tuple[list[np.ndarray], int]]:
+  """The per-step floor: `(weights, x, y) -> (new_weights, examples)`.
+
+  `x` and `y` are the client's examples in training order (all epochs);
+  one traced step runs per batch of `batch_size`.
+  """
+  local = _LocalModel(keras_model_fn, config)
+  step = tf.function(
+      local.train_step, input_signature=federated.element_spec(feature_shape))
+
+  def trainer(weights, x, y):
+    local.start(weights)
+    for i in range(0, len(y), batch_size):
+      step(x[i:i + batch_size], y[i:i + batch_size])
+    return local.model.get_weights(), len(y)
+
+  return trainer
+
+
+def create_epoch_trainer(
     keras_model_fn: Callable[[], tf.keras.Model],
     config: federated.ProcessConfig,
 ) -> Callable[[list[np.ndarray], tf.data.Dataset],
               tuple[list[np.ndarray], int]]:
-  """Plain local training: `(weights, dataset) -> (new_weights, examples)`."""
-  model = _use_graph_gru(keras_model_fn())
-  loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-  optimizer = tf.keras.optimizers.SGD(
-      config.client_learning_rate, momentum=config.client_momentum
-  )
-  optimizer.build(model.trainable_variables)
+  """The whole-epoch floor: `(weights, dataset) -> (new_weights, examples)`."""
+  local = _LocalModel(keras_model_fn, config)
 
   @tf.function
   def train(dataset):
     count = tf.constant(0, tf.int32)
     for x, y in dataset:
-      with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-      grads = tape.gradient(loss, model.trainable_variables)
-      optimizer.apply_gradients(zip(grads, model.trainable_variables))
+      local.train_step(x, y)
       count += tf.shape(y)[0]
     return count
 
   def trainer(weights, dataset):
-    model.set_weights(weights)
-    for v in optimizer.variables[1:]:  # Momentum resets every round, as TFF.
-      v.assign(tf.zeros_like(v))
+    local.start(weights)
     n = int(train(dataset))
-    return model.get_weights(), n
+    return local.model.get_weights(), n
 
   return trainer
+
+
+def in_training_order(
+    x: np.ndarray, y: np.ndarray, seed: int, round_num: int, client: str,
+    epochs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+  """A client's examples in the order TFF trains on them in a round."""
+  order = federated.client_order(
+      federated.client_seed(seed, round_num, client), len(y), epochs).numpy()
+  return x[order], y[order]
+
+
+def weighted_average(results: Sequence[tuple[list[np.ndarray], int]]
+                     ) -> list[np.ndarray]:
+  """FedAvg's example-weighted mean of `(weights, examples)` pairs."""
+  total = sum(n for _, n in results)
+  return [sum(n * w[i] for w, n in results) / total
+          for i in range(len(results[0][0]))]
+
+
+class _Pool:
+  """`threads` trainers of one kind, each used by one thread at a time."""
+
+  def __init__(self, trainers):
+    self._free = list(trainers)
+    self._lock = threading.Lock()
+    self._executor = concurrent.futures.ThreadPoolExecutor(len(trainers))
+
+  def map(self, fn, items):
+    def call(item):
+      with self._lock:
+        trainer = self._free.pop()
+      try:
+        return fn(trainer, item)
+      finally:
+        with self._lock:
+          self._free.append(trainer)
+    return list(self._executor.map(call, items))
+
+  def close(self):
+    self._executor.shutdown()
 
 
 def measure(
     keras_model_fn: Callable[[], tf.keras.Model],
     store: federated.ClientStore,
-    config: federated.ProcessConfig,
+    configs: Mapping[str, federated.ProcessConfig],
     epochs: int,
     batch_size: int,
     rounds: int = 5,
     clients_in_parallel: int = -1,
     seed: int = 0,
     threads: int = 0,
+    progress: Callable[[], None] = lambda: None,
 ) -> OverheadResult:
-  """Times `rounds` TFF rounds and the same rounds as plain loops.
+  """Times TFF rounds of each config and the same rounds as floors.
 
   One warm-up round of each (tracing, compilation, worker start) is run
-  first and not counted.
+  first and not counted. Every client of `store` takes part in every round.
+  The floors train with the client learning rate and momentum of the first
+  config.
 
   Args:
     keras_model_fn: Builds the model.
-    store: The clients' data; every client takes part in every round.
-    config: Process settings (secure or not, learning rates).
+    store: The clients' data.
+    configs: Name -> process configuration, one TFF variant each.
     epochs: Local epochs.
     batch_size: Local batch size.
     rounds: Measured rounds.
     clients_in_parallel: Worker concurrency (see `runtime`).
     seed: Data-order seed.
-    threads: Threads of the parallel floor; 0 means one per CPU core.
+    threads: Threads of the parallel floors; 0 means one per CPU core.
+    progress: Called after each round of every variant.
 
   Returns:
     An `OverheadResult`.
+
+  Raises:
+    ValueError: Without configs, or with a config named like a floor.
   """
+  if not configs or set(configs) & set(FLOORS):
+    raise ValueError(
+        f'Name at least one TFF config, none of them {FLOORS}; got '
+        f'{list(configs)}.')
   shape = store.feature_shape
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
-  process = federated.build_learning_process(
-      federated.create_tff_model_fn(keras_model_fn, shape), config
-  )
-  round_fn = federated.build_round_computation(
-      process,
-      federated.build_client_data_computation(shape, epochs, batch_size),
-  )
-  state = federated.set_initial_weights(
-      process, process.initialize(), keras_model_fn()
-  )
-  clients: Sequence[str] = sorted(store.sizes)
-  threads = threads or os.cpu_count() or 1
-  trainers = [create_local_trainer(keras_model_fn, config)
-              for _ in range(threads)]
-  free = list(trainers)
-  lock = threading.Lock()
-  weights = keras_model_fn().get_weights()
-
-  def train_client(r, c, trainer=None):
-    if trainer is None:
-      with lock:
-        trainer = free.pop()
-    try:
-      ds = federated.make_client_dataset(
-          tf.constant(store.path(c)),
-          tf.constant(federated.client_seed(seed, r, c), tf.int64),
-          shape, epochs, batch_size,
-      )
-      return trainer(weights, ds)
-    finally:
-      if trainer not in free:
-        with lock:
-          free.append(trainer)
-
-  def average(results):
-    total = sum(n for _, n in results)
-    return [
-        sum(n * w[i] for w, n in results) / total
-        for i in range(len(weights))
+  client_data = federated.build_client_data_computation(
+      shape, epochs, batch_size, store.feature_dtype)
+  initial = keras_model_fn()
+  weights = initial.get_weights()
+  tff_rounds = {}
+  for name, config in configs.items():
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(keras_model_fn, shape), config)
+    tff_rounds[name] = [
+        federated.build_round_computation(process, client_data),
+        federated.set_initial_weights(
+            process, process.initialize(), initial),
     ]
+  clients: Sequence[str] = sorted(store.sizes)
+  arrays = {c: store.read(c) for c in clients}
+  threads = threads or os.cpu_count() or 1
+  floor_config = next(iter(configs.values()))
+  step_trainers = [
+      create_step_trainer(keras_model_fn, floor_config, shape, batch_size)
+      for _ in range(threads)]
+  step_pool = _Pool(step_trainers)
+  epoch_pool = _Pool([create_epoch_trainer(keras_model_fn, floor_config)
+                      for _ in range(threads)])
+  def step_client(trainer, item):
+    return trainer(weights, *item)
 
-  def serial_round(r):
-    return average([train_client(r, c, trainers[0]) for c in clients])
+  def epoch_client(trainer, item):
+    return trainer(weights, tf.data.Dataset.from_tensor_slices(
+        item).batch(batch_size))
 
-  pool = concurrent.futures.ThreadPoolExecutor(threads)
+  def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
-  def parallel_round(r):
-    return average(list(pool.map(lambda c: train_client(r, c), clients)))
-
-  def python_datasets(r):
-    """The straightforward set-up: datasets built in Python, sent to TFF."""
-    out = []
-    for c in clients:
-      x = np.fromfile(store.path(c) + '.x', np.float32).reshape((-1,) + shape)
-      y = np.fromfile(store.path(c) + '.y', np.int32)
-      order = np.random.default_rng([seed, r]).permutation(len(y))
-      out.append(tf.data.Dataset.from_tensor_slices(
-          (x[order], y[order])).repeat(epochs).batch(batch_size))
-    return out
-
-  py_state = state
-  tff_times, py_times, serial_times, parallel_times = [], [], [], []
+  names = list(configs) + list(FLOORS)
+  seconds = {name: [] for name in names}
+  cpu = {name: [] for name in configs}
+  worker = runtime.get_worker(clients_in_parallel)
   try:
     for r in range(rounds + 1):
-      args = [
-          (store.path(c), federated.client_seed(seed, r, c)) for c in clients
-      ]
-      start = time.perf_counter()
-      state = round_fn(state, args).state
-      t_tff = time.perf_counter() - start
-      start = time.perf_counter()
-      py_state = process.next(py_state, python_datasets(r)).state
-      t_py = time.perf_counter() - start
-      start = time.perf_counter()
-      serial_round(r)
-      t_serial = time.perf_counter() - start
-      start = time.perf_counter()
-      weights = parallel_round(r)
-      t_parallel = time.perf_counter() - start
+      args = [(store.path(c), federated.client_seed(seed, r, c))
+              for c in clients]
+      times = {}
+      for name, entry in tff_rounds.items():
+        cpu_start = worker.cpu_seconds()
+        times[name] = timed(
+            lambda e=entry: e.__setitem__(1, e[0](e[1], args).state))
+        if r > 0:
+          cpu[name].append(worker.cpu_seconds() - cpu_start)
+        progress()
+      # The floors' data preparation (indexing numpy arrays) is not timed.
+      items = [in_training_order(*arrays[c], seed, r, c, epochs)
+               for c in clients]
+      times[STEP_SERIAL] = timed(lambda: weighted_average(
+          [step_client(step_trainers[0], i) for i in items]))
+      times[STEP_PARALLEL] = timed(lambda: weighted_average(
+          step_pool.map(step_client, items)))
+      times[EPOCH_PARALLEL] = timed(lambda: weighted_average(
+          epoch_pool.map(epoch_client, items)))
+      for _ in FLOORS:
+        progress()
       if r > 0:
-        tff_times.append(t_tff)
-        py_times.append(t_py)
-        serial_times.append(t_serial)
-        parallel_times.append(t_parallel)
+        for name in names:
+          seconds[name].append(times[name])
   finally:
-    pool.shutdown()
+    step_pool.close()
+    epoch_pool.close()
   return OverheadResult(
-      config.secure, tuple(tff_times), tuple(py_times), tuple(serial_times),
-      tuple(parallel_times), threads,
-  )
+      clients=len(clients), examples=sum(store.sizes.values()),
+      threads=threads,
+      seconds={k: tuple(v) for k, v in seconds.items()},
+      worker_cpu_seconds={k: tuple(v) for k, v in cpu.items()})
+
+
+def default_configs(before: bool) -> dict[str, federated.ProcessConfig]:
+  """The TFF variants: plain and secure; with `before`, also TFF's default
+  dataset-reduce client loop (the project's loop before issue 13)."""
+  loops = [federated.ClientLoop.ITERATOR]
+  if before:
+    loops.append(federated.ClientLoop.REDUCE)
+  configs = {}
+  for loop in loops:
+    suffix = '' if loop == federated.ClientLoop.ITERATOR else ', reduce loop'
+    for secure in (False, True):
+      name = ('secure' if secure else 'plain') + suffix
+      configs[name] = federated.ProcessConfig(secure=secure, client_loop=loop)
+  return configs
+
+
+def run(
+    task: base.Task,
+    config: federated_experiment.ExperimentConfig,
+    client_counts: Sequence[int],
+    rounds: int,
+    before: bool,
+    progress: bool = False,
+) -> dict[int, OverheadResult]:
+  """Measures every client count on the task's training split.
+
+  The training examples are dealt at random (seeded) to `n` equal clients,
+  all of which train in every round.
+
+  Args:
+    task: The task.
+    config: Its data, model, local epochs and batch size, worker
+      concurrency and seed.
+    client_counts: Clients per round, one measurement each.
+    rounds: Measured rounds per variant (after one warm-up round).
+    before: Also time TFF's default client loop (`default_configs`).
+    progress: Show a progress bar.
+
+  Returns:
+    Client count -> `OverheadResult`.
+  """
+  train = task.load(config.data).train
+  shape = train.features.shape[1:]
+  configs = default_configs(before)
+  steps = len(client_counts) * (rounds + 1) * (len(configs) + len(FLOORS))
+  results = {}
+  with console.progress(steps, 'overhead', 'round',
+                        enabled=progress) as bar, \
+      tempfile.TemporaryDirectory() as tmp:
+    for n in client_counts:
+      parts = partition.natural(
+          np.zeros(len(train.labels), str), n, config.seed)
+      store = federated.ClientStore(
+          os.path.join(tmp, str(n)), shape, task.feature_dtype)
+      os.makedirs(store.root)
+      for c, idx in parts.items():
+        store.write(c, train.features[idx], train.labels[idx])
+      bar.update(0, clients=n)
+      results[n] = measure(
+          lambda: task.create_model(config.model, seed=0), store, configs,
+          config.client_epochs, config.client_batch_size, rounds,
+          config.clients_in_parallel, config.seed, progress=bar.update)
+  return results

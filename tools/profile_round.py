@@ -1,0 +1,134 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Where a TFF round's time goes, per round and per client (results §2).
+
+  .venv/bin/python tools/profile_round.py --clients=5,100
+
+For the keyword model (FSDD input shape, random examples), prints:
+
+  * the fixed cost of a client call: rounds in which every client trains on
+    one batch of 8, for each client-loop form and aggregation (wall and
+    worker CPU seconds, per client);
+  * the Python <-> worker round trip of the server state (an identity
+    computation on the state's type);
+  * the client-placed TensorFlow calls a round makes (federated maps and
+    broadcasts in the executed form), plain against secure;
+  * the start-up before round 1: process build, the compiled-form audit,
+    initial state.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--clients', default='5,100')
+  parser.add_argument('--rounds', type=int, default=3)
+  args = parser.parse_args()
+  from gptfl_tff import console  # pylint: disable=g-import-not-at-top
+  console.quiet_native_logs()
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow_federated as tff  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import federated  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import models  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import runtime  # pylint: disable=g-import-not-at-top
+
+  shape = (98, 40)
+  model_fn = lambda: models.create_keyword_model(shape, 10, seed=0)
+  runtime.set_default_context(runtime.ContextKind.TEST)
+  worker = runtime.get_worker()
+  rows = []
+
+  def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+  @tff.tensorflow.computation(np.str_, np.int64)
+  def one_batch(path, seed):
+    return federated.make_client_dataset(path, seed, shape, 1, 8).take(1)
+
+  rng = np.random.default_rng(0)
+  for n in [int(v) for v in args.clients.split(',')]:
+    store = federated.ClientStore(tempfile.mkdtemp(), shape)
+    for c in range(n):
+      store.write(f'c{c}', rng.normal(size=(8,) + shape), rng.integers(0, 10, 8))
+    for loop in federated.ClientLoop:
+      for secure in (False, True):
+        config = federated.ProcessConfig(secure=secure, client_loop=loop)
+        process = federated.build_learning_process(
+            federated.create_tff_model_fn(model_fn, shape), config)
+        round_fn = federated.build_round_computation(process, one_batch)
+        state = process.initialize()
+        walls, cpus = [], []
+        for r in range(args.rounds + 1):
+          cpu = worker.cpu_seconds()
+          out, wall = timed(lambda: round_fn(state, [
+              (store.path(f'c{c}'), r) for c in range(n)]))
+          state = out.state
+          if r:
+            walls.append(wall)
+            cpus.append(worker.cpu_seconds() - cpu)
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+        rows.append([n, loop.value, 'secure' if secure else 'plain', wall,
+                     cpu, wall * 1e3 / n, cpu * 1e3 / n])
+  console.print_summary(
+      'Fixed cost of client calls (every client trains on one batch of 8)',
+      ['clients', 'loop', 'aggregation', 'round s', 'worker CPU s',
+       'ms/client', 'CPU ms/client'], rows)
+
+  rows = []
+  for secure in (False, True):
+    config = federated.ProcessConfig(secure=secure)
+    (process, build_s) = timed(lambda: federated.build_learning_process(
+        federated.create_tff_model_fn(model_fn, shape), config))
+    state_type = process.next.type_signature.parameter[0]
+
+    @tff.federated_computation(state_type)
+    def identity(s):
+      return s
+
+    state, init_s = timed(process.initialize)
+    identity(state)
+    trips = [timed(lambda: identity(state))[1] for _ in range(5)]
+    _, audit_s = timed(lambda: forms.audit(process.next)) if secure else (
+        None, 0.0)
+    compiled = runtime.compile_computation(process.next)
+    uris = forms.intrinsic_uris(compiled)
+    calls = forms.intrinsic_counts(compiled)
+    rows.append(['secure' if secure else 'plain', build_s, audit_s, init_s,
+                 statistics.median(trips) * 1e3,
+                 calls.get('federated_map', 0)
+                 + calls.get('federated_map_all_equal', 0),
+                 calls.get('federated_broadcast', 0), len(uris)])
+  console.print_summary(
+      'Start-up and per-round fixed work',
+      ['aggregation', 'build s', 'audit s', 'initialize s',
+       'state round trip ms', 'federated maps', 'broadcasts',
+       'intrinsic kinds'], rows)
+  del tf
+
+
+if __name__ == '__main__':
+  main()
