@@ -402,6 +402,7 @@ def run_simulation(
     clients_in_parallel: int = -1,
     fingerprint: str = '',
     audit: bool = True,
+    audit_cache_dir: Optional[str] = None,
     progress: bool = False,
 ) -> tuple[tff.learning.templates.LearningProcess, Any, list[dict[str, Any]]]:
   """Simulates (or resumes) federated training of a partitioned train set.
@@ -429,6 +430,7 @@ def run_simulation(
     audit: With secure aggregation, compile the round to MapReduceForm and
       DistributeAggregateForm and refuse to train if any client value would
       reach the server outside a secure sum.
+    audit_cache_dir: Where passed audits are recorded (see `forms.audit`).
     progress: Show a progress bar over rounds.
 
   Returns:
@@ -444,7 +446,7 @@ def run_simulation(
   process = federated.build_learning_process(
       federated.create_tff_model_fn(keras_model_fn, shape), process_config)
   if audit and process_config.secure:
-    forms.audit(process.next)
+    forms.audit(process.next, audit_cache_dir)
   round_fn = federated.build_round_computation(
       process, federated.build_client_data_computation(
           shape, client_epochs, client_batch_size, feature_dtype))

@@ -17,7 +17,9 @@ A tiny model (4 features, one Dense(3) layer) keeps compilation fast; what is
 checked is where its tensors go, not what they are.
 """
 
+import os
 import re
+from unittest import mock
 
 from absl.testing import parameterized
 import numpy as np
@@ -81,6 +83,20 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
         {'federated_secure_sum_bitwidth'},
     )
     forms.check_secure(compiled)
+
+  def test_audit_records_passes_only(self):
+    cache = self.create_tempdir().full_path
+    secure = _process(secure=True).next
+    self.assertIsInstance(forms.audit(secure, cache), forms.CompiledRound)
+    self.assertLen(os.listdir(os.path.join(cache, 'audits')), 1)
+    with mock.patch.object(forms, 'compile_round',
+                           side_effect=AssertionError('compiled again')):
+      self.assertIsNone(forms.audit(secure, cache))
+    # Another computation is compiled and, being plain, refused every time.
+    for _ in range(2):
+      with self.assertRaises(forms.InsecureAggregationError):
+        forms.audit(_process(secure=False).next, cache)
+    self.assertLen(os.listdir(os.path.join(cache, 'audits')), 1)
 
   def test_plain_round_is_flagged(self):
     compiled = forms.compile_round(_process(secure=False).next)
