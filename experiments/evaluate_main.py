@@ -29,9 +29,9 @@ import numpy as np
 from experiments import shared_flags
 from gptfl_tff import console
 from gptfl_tff import evaluation
-from gptfl_tff import federated_experiment
 from gptfl_tff import io_utils
 from gptfl_tff import models
+from gptfl_tff.finetuning import federated_experiment
 
 flags.adopt_module_key_flags(shared_flags)
 

@@ -33,7 +33,7 @@ from absl import flags
 
 from experiments import shared_flags
 from gptfl_tff import console
-from gptfl_tff import federated_experiment
+from gptfl_tff.finetuning import federated_experiment
 
 flags.adopt_module_key_flags(shared_flags)
 

@@ -31,15 +31,15 @@ from typing import Any, Optional
 from absl import app
 from absl import flags
 
-from gptfl_tff import federated
-from gptfl_tff import federated_experiment
 from gptfl_tff import io_utils
-from gptfl_tff import pretrain
-from gptfl_tff import prompts
 from gptfl_tff import stages
 from gptfl_tff import tasks
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import federated_experiment
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
+from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import prompts
 from gptfl_tff.tasks import base
 
 # Data.

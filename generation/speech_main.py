@@ -33,9 +33,9 @@ from absl import app
 from absl import flags
 
 from gptfl_tff import console
-from gptfl_tff import generation
-from gptfl_tff import prompts
 from gptfl_tff.generators import speech
+from gptfl_tff.prompting import prompts
+from gptfl_tff.synthesis import generation
 
 _GEN_LABELS = flags.DEFINE_list(
     'gen_labels', [], 'Label names to make prompts for (written to '

@@ -13,14 +13,16 @@
 # limitations under the License.
 """gptfl-tff: GPT-FL (arXiv 2306.02210) in TensorFlow Federated.
 
-The step modules, in the order one label passes through them:
+The five GPT-FL steps are five packages, in the order one label passes
+through them:
 
-  1. label discovery   `label_discovery` (IBLT with secure sums)
-  2. prompts           `prompts`
-  3. generation        `generation`, `generators/`, `synthetic_records`
-  4. pretraining       `pretrain`
-  5. federated         `federated`, `training_loop`, `federated_experiment`,
-                       `forms`
+  1. label discovery   `discovery/` (`label_discovery`: IBLT, secure sums)
+  2. prompts           `prompting/` (`prompts`)
+  3. generation        `synthesis/` (`generation`, `synthetic_records`) and
+                       the generator plugins in `generators/`
+  4. pretraining       `pretraining/` (`pretrain`)
+  5. federated         `finetuning/` (`federated`, `training_loop`,
+                       `federated_experiment`, `forms`)
 
 Around them: `tasks/` (datasets), `models`, `audio`, `partition`,
 `evaluation` (the one evaluator), `stages` (the one rule for reusing a

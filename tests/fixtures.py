@@ -100,7 +100,7 @@ def fake_speech_record(prompt, sample_rate=8000, fail_after=None, calls=None):
   `calls` list, the call after `n` recorded calls raises, simulating a kill
   mid-shard.
   """
-  from gptfl_tff import synthetic_records  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.synthesis import synthetic_records  # pylint: disable=g-import-not-at-top
   if calls is not None:
     calls.append(prompt.id)
   if fail_after is not None and len(calls) > fail_after:
@@ -132,7 +132,7 @@ def run_module(module: str, args: list[str], env: dict | None = None,
 def assert_image_records(test, prompts, records, size, model_id):
   """One PNG record per prompt, in order, `size` px, with its params."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import synthetic_records  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.synthesis import synthetic_records  # pylint: disable=g-import-not-at-top
   test.assertEqual([r.id for r in records], [p.id for p in prompts])
   for p, r in zip(prompts, records):
     test.assertEqual(r.kind, synthetic_records.KIND_IMAGE)

@@ -17,9 +17,9 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import federated
 from gptfl_tff import models
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import federated
 
 
 class ModelsTest(tf.test.TestCase, parameterized.TestCase):

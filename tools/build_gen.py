@@ -37,8 +37,8 @@ VISIBILITY = {
 LARGE_TESTS = frozenset({'tests/generators/keras_cv_diffusion_test.py'})
 SMALL_TESTS = frozenset({
     'tests/audio_test.py', 'tests/io_utils_test.py', 'tests/partition_test.py',
-    'tests/prompts_test.py', 'tests/stages_test.py',
-    'tests/synthetic_records_test.py',
+    'tests/prompting/prompts_test.py', 'tests/stages_test.py',
+    'tests/synthesis/synthetic_records_test.py',
 })
 HEADER = '''package(default_visibility = ["{visibility}"])
 

@@ -60,8 +60,8 @@ def main():
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tensorflow_federated as tff  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import federated  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
   from gptfl_tff import models  # pylint: disable=g-import-not-at-top
   from gptfl_tff import runtime  # pylint: disable=g-import-not-at-top
 
@@ -148,8 +148,8 @@ def main():
 
 def _first_round(model_fn, shape, rng, timed, audit_cache):
   """Prints the phases before and of round 1."""
-  from gptfl_tff import federated  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
   rows = [['imports and worker start (from program start)',
            time.perf_counter() - _START]]
   store = federated.ClientStore(tempfile.mkdtemp(), shape)

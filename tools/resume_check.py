@@ -58,7 +58,7 @@ def main():
   console.quiet_native_logs()
   import numpy as np  # pylint: disable=g-import-not-at-top
   from gptfl_tff import models  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import training_loop  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import training_loop  # pylint: disable=g-import-not-at-top
   os.makedirs(args.out, exist_ok=True)
   with open(os.path.join(args.out, 'log.txt'), 'a') as log:
     start = time.time()

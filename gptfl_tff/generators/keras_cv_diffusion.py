@@ -42,9 +42,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from gptfl_tff import prompts as prompts_lib
-from gptfl_tff import synthetic_records
 from gptfl_tff.generators import stable_diffusion
+from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import synthetic_records
 
 MODEL_ID = 'keras-cv/StableDiffusionV2'
 _MAX_TOKENS = 77

@@ -34,7 +34,7 @@ import shutil
 from typing import Any, Optional
 
 from gptfl_tff import errors
-from gptfl_tff import generation
+from gptfl_tff.synthesis import generation
 
 
 class Backend(enum.Enum):

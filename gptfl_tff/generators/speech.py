@@ -26,10 +26,10 @@ import numpy as np
 
 from gptfl_tff import audio
 from gptfl_tff import errors
-from gptfl_tff import prompts as prompts_lib
-from gptfl_tff import synthetic_records
 from gptfl_tff.generators import espeak
 from gptfl_tff.generators import flite
+from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import synthetic_records
 
 # Each speech engine module exposes `NAME`, `is_available()`, `version()`,
 # `check(params)` and `synthesize(text, params) -> (samples, sample_rate)`.

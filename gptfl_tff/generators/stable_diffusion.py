@@ -34,8 +34,8 @@ import os
 from typing import Sequence
 
 from gptfl_tff import errors
-from gptfl_tff import prompts as prompts_lib
-from gptfl_tff import synthetic_records
+from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import synthetic_records
 
 SD21 = 'stabilityai/stable-diffusion-2-1'
 

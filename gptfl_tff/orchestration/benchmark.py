@@ -41,11 +41,11 @@ import numpy as np
 
 from gptfl_tff import console
 from gptfl_tff import errors
-from gptfl_tff import federated
-from gptfl_tff import federated_experiment
 from gptfl_tff import stages
 from gptfl_tff import tasks
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import federated_experiment
+from gptfl_tff.finetuning import training_loop
 from gptfl_tff.orchestration import chain
 from gptfl_tff.tasks import base
 

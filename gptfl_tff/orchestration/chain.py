@@ -44,18 +44,18 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import evaluation
-from gptfl_tff import federated_experiment
-from gptfl_tff import generation
 from gptfl_tff import io_utils
-from gptfl_tff import label_discovery
 from gptfl_tff import models
-from gptfl_tff import pretrain
-from gptfl_tff import prompts as prompts_lib
 from gptfl_tff import runtime
 from gptfl_tff import stages
 from gptfl_tff import tasks
+from gptfl_tff.discovery import label_discovery
+from gptfl_tff.finetuning import federated_experiment
 from gptfl_tff.generators import registry
 from gptfl_tff.generators import speech
+from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import generation
 from gptfl_tff.tasks import base
 
 RESULTS = 'results.json'

@@ -29,7 +29,7 @@ import os
 import statistics
 from typing import Any, Optional, Sequence
 
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import training_loop
 
 
 @dataclasses.dataclass(frozen=True)

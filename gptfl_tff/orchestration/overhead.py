@@ -51,10 +51,10 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import console
-from gptfl_tff import federated
-from gptfl_tff import federated_experiment
 from gptfl_tff import partition
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import federated_experiment
 from gptfl_tff.tasks import base
 
 STEP_SERIAL = 'step floor, serial'

@@ -40,7 +40,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from gptfl_tff import errors
-from gptfl_tff import prompts as prompts_lib
+from gptfl_tff.prompting import prompts as prompts_lib
 
 DATA_DIR_ENV = 'GPTFL_DATA_DIR'
 _HELP = (f'Pass --data_dir=PATH, set ${DATA_DIR_ENV}, or pass --use_tfds '
@@ -307,7 +307,7 @@ class AudioTask(Task):
 
   def pretrain(self, synthetic_dir, keras_model_fn, config, output_dir,
                progress=False):
-    from gptfl_tff import pretrain as pretrain_lib  # pylint: disable=g-import-not-at-top
+    from gptfl_tff.pretraining import pretrain as pretrain_lib  # pylint: disable=g-import-not-at-top
     return pretrain_lib.run(synthetic_dir, keras_model_fn, config,
                             output_dir, frontend=self.frontend,
                             progress=progress)
@@ -335,7 +335,7 @@ class ImageTask(Task):
 
   def pretrain(self, synthetic_dir, keras_model_fn, config, output_dir,
                progress=False):
-    from gptfl_tff import pretrain as pretrain_lib  # pylint: disable=g-import-not-at-top
+    from gptfl_tff.pretraining import pretrain as pretrain_lib  # pylint: disable=g-import-not-at-top
     return pretrain_lib.run_images(synthetic_dir, self.image_size,
                                    keras_model_fn, config, output_dir,
                                    progress=progress)

@@ -17,7 +17,7 @@ import os
 
 import tensorflow as tf
 
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import training_loop
 from tests import fixtures
 
 

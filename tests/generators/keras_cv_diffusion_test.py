@@ -29,10 +29,10 @@ import tensorflow as tf
 
 from keras_cv.src import backend as keras_cv_backend
 
-from gptfl_tff import generation
-from gptfl_tff import prompts
 from gptfl_tff.generators import keras_cv_diffusion
 from gptfl_tff.generators import stable_diffusion
+from gptfl_tff.prompting import prompts
+from gptfl_tff.synthesis import generation
 from tests import fixtures
 
 _CONFIG = keras_cv_diffusion.KerasCVConfig(

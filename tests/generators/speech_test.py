@@ -19,10 +19,10 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import prompts
 from gptfl_tff.generators import espeak
 from gptfl_tff.generators import flite
 from gptfl_tff.generators import speech
+from gptfl_tff.prompting import prompts
 
 
 def _prompt(params):

@@ -26,10 +26,10 @@ from unittest import mock
 from PIL import Image
 import tensorflow as tf
 
-from gptfl_tff import generation
-from gptfl_tff import prompts
 from gptfl_tff.generators import stable_diffusion
 from gptfl_tff.generators import tiny_diffusion
+from gptfl_tff.prompting import prompts
+from gptfl_tff.synthesis import generation
 from tests import fixtures
 
 

@@ -19,8 +19,8 @@ import os
 
 import tensorflow as tf
 
-from gptfl_tff import federated_experiment as fe
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import federated_experiment as fe
+from gptfl_tff.finetuning import training_loop
 from gptfl_tff.orchestration import benchmark
 from gptfl_tff.orchestration import chain
 

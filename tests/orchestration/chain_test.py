@@ -20,14 +20,14 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import federated_experiment
-from gptfl_tff import pretrain
 from gptfl_tff import stages
 from gptfl_tff import tasks
+from gptfl_tff.finetuning import federated_experiment
 from gptfl_tff.generators import espeak
 from gptfl_tff.generators import flite
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
+from gptfl_tff.pretraining import pretrain
 from gptfl_tff.tasks import base
 from tests import fixtures
 from tests.tasks import images_test

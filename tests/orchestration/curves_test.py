@@ -18,8 +18,8 @@ import os
 from absl.testing import parameterized
 import tensorflow as tf
 
+from gptfl_tff.finetuning import training_loop
 from gptfl_tff.orchestration import curves
-from gptfl_tff import training_loop
 
 # Six rounds, evaluated at 2, 4, 6; round times 10, 20, ..., 60 s.
 _ACCURACY = {2: 0.30, 4: 0.55, 6: 0.55}

@@ -16,8 +16,8 @@
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import federated
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import federated
 from gptfl_tff.orchestration import overhead
 
 _SHAPE = (5, 3)

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.forms: a fine-tuning round in production form.
+"""Tests for gptfl_tff.finetuning.forms: a fine-tuning round in production form.
 
 A tiny model (4 features, one Dense(3) layer) keeps compilation fast; what is
 checked is where its tensors go, not what they are.
@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from gptfl_tff import federated
-from gptfl_tff import forms
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import forms
 
 _SHAPE = (4,)
 # The tiny model's update (kernel, bias) and one of its metrics, as they

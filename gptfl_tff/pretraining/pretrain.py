@@ -42,7 +42,7 @@ import tensorflow as tf
 from gptfl_tff import audio
 from gptfl_tff import io_utils
 from gptfl_tff import models
-from gptfl_tff import synthetic_records
+from gptfl_tff.synthesis import synthetic_records
 
 
 class Optimizer(enum.Enum):

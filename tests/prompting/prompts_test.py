@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.prompts."""
+"""Tests for gptfl_tff.prompting.prompts."""
 
 import collections
 
@@ -19,7 +19,7 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import prompts
+from gptfl_tff.prompting import prompts
 
 _LABELS = ('zero', 'one', 'two')
 

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.generation: sharding, resumption, manifest."""
+"""Tests for gptfl_tff.synthesis.generation: sharding, resumption, manifest."""
 
 import functools
 import json
@@ -19,9 +19,9 @@ import os
 
 import tensorflow as tf
 
-from gptfl_tff import generation
-from gptfl_tff import prompts
-from gptfl_tff import synthetic_records
+from gptfl_tff.prompting import prompts
+from gptfl_tff.synthesis import generation
+from gptfl_tff.synthesis import synthetic_records
 from tests import fixtures
 
 _LABELS = ('zero', 'one', 'two', 'three')

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.training_loop."""
+"""Tests for gptfl_tff.finetuning.training_loop."""
 
 import csv
 import os
@@ -21,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from gptfl_tff import federated
-from gptfl_tff import forms
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import forms
+from gptfl_tff.finetuning import training_loop
 
 
 class TrainingLoopTest(tf.test.TestCase):

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.pretrain."""
+"""Tests for gptfl_tff.pretraining.pretrain."""
 
 import io
 import json
@@ -23,8 +23,8 @@ import tensorflow as tf
 
 from gptfl_tff import audio
 from gptfl_tff import models
-from gptfl_tff import pretrain
-from gptfl_tff import synthetic_records
+from gptfl_tff.pretraining import pretrain
+from gptfl_tff.synthesis import synthetic_records
 from tests import fixtures
 
 

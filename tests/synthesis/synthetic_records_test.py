@@ -11,14 +11,14 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.synthetic_records."""
+"""Tests for gptfl_tff.synthesis.synthetic_records."""
 
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import synthetic_records
+from gptfl_tff.synthesis import synthetic_records
 
 
 def _audio(i):

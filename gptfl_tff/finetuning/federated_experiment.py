@@ -31,12 +31,12 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import errors
-from gptfl_tff import federated
 from gptfl_tff import models
 from gptfl_tff import partition
 from gptfl_tff import stages
 from gptfl_tff import tasks
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 
 Partition = base.Partition

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.federated."""
+"""Tests for gptfl_tff.finetuning.federated."""
 
 import os
 
@@ -19,8 +19,8 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import federated
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import federated
 
 _SHAPE = (6, 4)
 

@@ -47,8 +47,8 @@ from absl import logging
 from gptfl_tff import console
 from gptfl_tff import errors
 from gptfl_tff import io_utils
-from gptfl_tff import prompts as prompts_lib
-from gptfl_tff import synthetic_records
+from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import synthetic_records
 
 PREFIX = 'synthetic'
 MANIFEST = 'manifest.json'

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.federated_experiment: partitions, the stage rule, and
+"""Tests for gptfl_tff.finetuning.federated_experiment: partitions, the stage rule, and
 kill-and-resume identity of a real run of the binary."""
 
 import dataclasses
@@ -25,10 +25,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import federated_experiment as fe
 from gptfl_tff import models
 from gptfl_tff import stages
-from gptfl_tff import training_loop
+from gptfl_tff.finetuning import federated_experiment as fe
+from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 from tests import fixtures
 

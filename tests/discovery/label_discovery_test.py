@@ -11,15 +11,15 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.label_discovery."""
+"""Tests for gptfl_tff.discovery.label_discovery."""
 
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from gptfl_tff import forms
-from gptfl_tff import label_discovery
 from gptfl_tff import runtime
+from gptfl_tff.discovery import label_discovery
+from gptfl_tff.finetuning import forms
 
 
 def _overlapping_clients(names, num_clients=20, per_client=8, seed=0):

@@ -51,9 +51,9 @@ import tensorflow_federated as tff
 
 from gptfl_tff import console
 from gptfl_tff import errors
-from gptfl_tff import federated
 from gptfl_tff import io_utils
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import federated
 
 CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
@@ -440,7 +440,7 @@ def run_simulation(
     forms.InsecureAggregationError: If the audit finds a non-secure path.
   """
   from gptfl_tff import evaluation  # pylint: disable=g-import-not-at-top
-  from gptfl_tff import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
   shape = features.shape[1:]
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
   process = federated.build_learning_process(
