@@ -37,6 +37,7 @@ in the paper (GroupNorm with one group per channel).
 import os
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import errors
@@ -134,6 +135,11 @@ def image_model_input(images):
   data and evaluation all go through it.
   """
   return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def count_params(weights) -> int:
+  """Number of scalars in a list of weight arrays or variables."""
+  return int(sum(np.size(w) for w in weights))
 
 
 def save_model(model: tf.keras.Model, path: str) -> None:

@@ -52,6 +52,7 @@ import tensorflow_federated as tff
 from gptfl_tff import console
 from gptfl_tff import errors
 from gptfl_tff import io_utils
+from gptfl_tff import models
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 
@@ -109,10 +110,6 @@ class LoopConfig:
           f'checkpoint_every >= 1; got {self.rounds}, '
           f'{self.clients_per_round}, {self.eval_every}, '
           f'{self.checkpoint_every}.')
-
-
-def count_params(weights: tff.learning.models.ModelWeights) -> int:
-  return int(sum(np.size(w) for w in weights.trainable))
 
 
 def _csv_text(rows: Sequence[dict[str, Any]]) -> str:
@@ -329,7 +326,8 @@ def run(
       first = restored.round_num + 1
       logging.info('Resuming after round %d.', restored.round_num)
   writer = MetricsWriter(config.output_dir, rows)
-  num_params = count_params(process.get_model_weights(state))
+  num_params = models.count_params(
+      process.get_model_weights(state).trainable)
   cumulative = rows[-1]['cumulative_params_down'] if rows else 0
   finished = bool(rows) and (
       rows[-1]['round'] >= config.rounds or

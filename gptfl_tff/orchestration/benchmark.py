@@ -41,6 +41,7 @@ import numpy as np
 
 from gptfl_tff import console
 from gptfl_tff import errors
+from gptfl_tff import models
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated
@@ -202,7 +203,7 @@ def count_params(config: chain.ChainConfig) -> int:
   """Trainable parameters of the chain's downstream model."""
   model = tasks.get(config.experiment.task).create_model(
       config.experiment.model)
-  return int(sum(np.size(w) for w in model.trainable_weights))
+  return models.count_params(model.trainable_weights)
 
 
 def _curve(folder: str, column: str) -> list[Optional[float]]:
