@@ -61,6 +61,12 @@ class ModelsTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, r'\[0, 1\)'):
       models.DeterministicDropout(1.0)
 
+  def test_count_params(self):
+    model = models.create_keyword_model((94, 128), 10, seed=0)
+    self.assertEqual(models.count_params(model.trainable_weights), 281_674)
+    self.assertEqual(models.count_params([np.zeros((2, 3)), np.zeros(4)]),
+                     10)
+
   def test_deterministic_dropout_mask_follows_the_key_only(self):
     # The mask must not move with the activations' last bits (which differ
     # between TFF's client-loop forms), only with the data (the key).

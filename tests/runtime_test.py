@@ -24,6 +24,7 @@ import tensorflow as tf
 import tensorflow_federated as tff
 
 from gptfl_tff import runtime
+from gptfl_tff.finetuning import forms
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -90,6 +91,17 @@ class RuntimeTest(tf.test.TestCase):
 
     with tff.framework.get_context_stack().install(ctx):
       self.assertEqual(total([1, 2, 3, 4]), 10)
+
+  def test_test_compilation_replaces_secure_sums(self):
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    secure = 'federated_secure_sum_bitwidth'
+    self.assertIn(secure, forms.intrinsic_uris(total))
+    self.assertNotIn(secure, forms.intrinsic_uris(
+        runtime.compile_computation(total, runtime.ContextKind.TEST)))
 
   def test_native_context_runs_plain_sums(self):
     ctx = runtime.create_context(runtime.ContextKind.NATIVE)

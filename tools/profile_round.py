@@ -15,7 +15,8 @@
 
   .venv/bin/python tools/profile_round.py --clients=5,100
 
-For the keyword model (FSDD input shape, random examples), prints:
+For the FSDD keyword model (281,674 parameters, random examples of the
+FSDD feature shape), prints:
 
   * the fixed cost of a client call: rounds in which every client trains on
     one batch of 8, for each client-loop form and aggregation (wall and
@@ -58,14 +59,14 @@ def main():
   from gptfl_tff import console  # pylint: disable=g-import-not-at-top
   console.quiet_native_logs()
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tensorflow_federated as tff  # pylint: disable=g-import-not-at-top
-  from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
-  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff import audio  # pylint: disable=g-import-not-at-top
   from gptfl_tff import models  # pylint: disable=g-import-not-at-top
   from gptfl_tff import runtime  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
 
-  shape = (98, 40)
+  shape = audio.FrontEndConfig().feature_shape  # FSDD's: (94, 128).
   model_fn = lambda: models.create_keyword_model(shape, 10, seed=0)
   runtime.set_default_context(runtime.ContextKind.TEST)
   worker = runtime.get_worker()
@@ -86,7 +87,8 @@ def main():
   for n in [int(v) for v in args.clients.split(',')] * ('fixed' in tables):
     store = federated.ClientStore(tempfile.mkdtemp(), shape)
     for c in range(n):
-      store.write(f'c{c}', rng.normal(size=(8,) + shape), rng.integers(0, 10, 8))
+      store.write(f'c{c}', rng.normal(size=(8,) + shape),
+                  rng.integers(0, 10, 8))
     for loop in federated.ClientLoop:
       for secure in (False, True):
         config = federated.ProcessConfig(secure=secure, client_loop=loop)
@@ -143,7 +145,6 @@ def main():
       ['aggregation', 'build s', 'audit s', 'initialize s',
        'state round trip ms', 'federated maps', 'broadcasts',
        'intrinsic kinds'], rows)
-  del tf
 
 
 def _first_round(model_fn, shape, rng, timed, audit_cache):

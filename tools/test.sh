@@ -21,7 +21,8 @@ fi
 
 echo "== Bazel: representative tests and every binary"
 bazel test //tests:partition_test //tests/prompting:prompts_test \
-  //tests/synthesis:synthetic_records_test //tests/tasks:fsdd_test //tests:runtime_test
+  //tests/synthesis:synthetic_records_test //tests/tasks:fsdd_test \
+  //tests:runtime_test
 bazel build //experiments/... //generation/...
 
 # A leaked worker is one whose Python parent is gone: it was reparented to

@@ -97,7 +97,7 @@ class BenchmarkConfig:
           'Use federated_main or gptfl_main for it.')
     if exp.eval_every < 1:
       raise BenchmarkError('The grid needs --eval_every >= 1.')
-    if (any(m.endswith('fedopt') for m in self.methods) and
+    if (any(_is_fedopt(m) for m in self.methods) and
         exp.process.server_optimizer == federated.ServerOptimizer.SGD):
       raise BenchmarkError(
           'FedOpt methods need --server_optimizer=adam or yogi.')
@@ -149,6 +149,39 @@ def runs(config: BenchmarkConfig):
           yield seed, setting, method, lr
 
 
+def _is_fedopt(method: str) -> bool:
+  return 'fedopt' in method.split('_')
+
+
+def method_config(config: BenchmarkConfig, seed: int, setting: str,
+                  method: str, lr: float
+                  ) -> federated_experiment.ExperimentConfig:
+  """The federated run of one grid cell (its folder not yet set).
+
+  Args:
+    config: The grid.
+    seed: The run's seed.
+    setting: The run's setting.
+    method: One of `METHODS`.
+    lr: The run's client learning rate.
+
+  Returns:
+    The run's `ExperimentConfig`: the setting's data and partition, the
+    seed, the client rate, and FedAvg (server SGD at 1.0) or FedOpt (the
+    server optimizer at `config.fedopt_server_learning_rate`).
+  """
+  template = config.chain.experiment
+  fedopt = _is_fedopt(method)
+  return setting_config(setting, dataclasses.replace(
+      template, seed=seed, data=dataclasses.replace(template.data, seed=seed),
+      process=dataclasses.replace(
+          template.process, client_learning_rate=lr,
+          algorithm=(federated.Algorithm.FEDOPT if fedopt
+                     else federated.Algorithm.FEDAVG),
+          server_learning_rate=(config.fedopt_server_learning_rate if fedopt
+                                else 1.0))))
+
+
 def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
             lr: float, progress: bool = False,
             redo_from: Optional[str] = None) -> None:
@@ -163,16 +196,7 @@ def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
     progress: Show the run's progress bars.
     redo_from: Redo this stage (`stages.ORDER`) and every later one.
   """
-  template = config.chain.experiment
-  fedopt = method.endswith('fedopt')
-  exp = setting_config(setting, dataclasses.replace(
-      template, seed=seed, data=dataclasses.replace(template.data, seed=seed),
-      process=dataclasses.replace(
-          template.process, client_learning_rate=lr,
-          algorithm=(federated.Algorithm.FEDOPT if fedopt
-                     else federated.Algorithm.FEDAVG),
-          server_learning_rate=(config.fedopt_server_learning_rate if fedopt
-                                else 1.0))))
+  exp = method_config(config, seed, setting, method, lr)
   folder = run_dir(config, seed, setting, method, lr)
   fed_dir = os.path.join(folder, 'federated')
   if method.startswith('gptfl'):

@@ -24,9 +24,9 @@ round) done without TFF, plus the weighted average of the client models:
     releases the GIL), which is how TFF's worker runs clients.
   * whole-epoch floor (an extra, labelled column): each client's epochs as
     one `tf.function` over a `tf.data.Dataset` argument, on `threads`
-    threads. This form retraces per call and costs about a second per
-    client whatever its size, so it flatters TFF with many small clients;
-    the project's first overhead figures used it.
+    threads. A call costs about 0.6 s here whatever the client's size, so
+    this floor is slow with many small clients and flatters TFF; the
+    project's first overhead figures used it.
 
 Both floors use the Keras GRU's plain graph implementation (`standard_gru`),
 the one TFF's graph-mode tracing selects; TF2 `tf.function` would otherwise
@@ -89,6 +89,7 @@ class OverheadResult:
       raise ValueError(f'OverheadResult lacks the floors {missing}.')
 
   def median(self, variant: str) -> float:
+    """Median round seconds of `variant` (a TFF config name or a floor)."""
     return statistics.median(self.seconds[variant])
 
   def ratio(self, variant: str, floor: str = STEP_PARALLEL) -> float:
@@ -101,6 +102,7 @@ class OverheadResult:
     return (self.median(variant) - self.median(floor)) * 1e3 / self.clients
 
   def tff_variants(self) -> list[str]:
+    """The measured TFF variants' names, in the order measured."""
     return [v for v in self.seconds if v not in FLOORS]
 
 
@@ -145,8 +147,15 @@ def create_step_trainer(
               tuple[list[np.ndarray], int]]:
   """The per-step floor: `(weights, x, y) -> (new_weights, examples)`.
 
-  `x` and `y` are the client's examples in training order (all epochs);
-  one traced step runs per batch of `batch_size`.
+  Args:
+    keras_model_fn: Builds the model (one copy per trainer).
+    config: Client learning rate and momentum.
+    feature_shape: One example's shape (the step's input signature).
+    batch_size: Examples per step.
+
+  Returns:
+    A trainer taking start weights and the client's examples in training
+    order (all epochs) and running one traced step per batch.
   """
   local = _LocalModel(keras_model_fn, config)
   step = tf.function(
@@ -166,7 +175,15 @@ def create_epoch_trainer(
     config: federated.ProcessConfig,
 ) -> Callable[[list[np.ndarray], tf.data.Dataset],
               tuple[list[np.ndarray], int]]:
-  """The whole-epoch floor: `(weights, dataset) -> (new_weights, examples)`."""
+  """The whole-epoch floor: `(weights, dataset) -> (new_weights, examples)`.
+
+  Args:
+    keras_model_fn: Builds the model (one copy per trainer).
+    config: Client learning rate and momentum.
+
+  Returns:
+    A trainer running all of a dataset's batches in one `tf.function`.
+  """
   local = _LocalModel(keras_model_fn, config)
 
   @tf.function
@@ -189,7 +206,19 @@ def in_training_order(
     x: np.ndarray, y: np.ndarray, seed: int, round_num: int, client: str,
     epochs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-  """A client's examples in the order TFF trains on them in a round."""
+  """A client's examples in the order TFF trains on them in a round.
+
+  Args:
+    x: The client's features, in store order.
+    y: Its labels.
+    seed: The experiment's data-order seed.
+    round_num: The round.
+    client: The client's id.
+    epochs: Local epochs.
+
+  Returns:
+    `(x, y)` reordered, `epochs` permutations one after another.
+  """
   order = federated.client_order(
       federated.client_seed(seed, round_num, client), len(y), epochs).numpy()
   return x[order], y[order]
@@ -197,7 +226,14 @@ def in_training_order(
 
 def weighted_average(results: Sequence[tuple[list[np.ndarray], int]]
                      ) -> list[np.ndarray]:
-  """FedAvg's example-weighted mean of `(weights, examples)` pairs."""
+  """FedAvg's example-weighted mean.
+
+  Args:
+    results: `(weights, examples)` of each client.
+
+  Returns:
+    The weighted mean of the weight lists.
+  """
   total = sum(n for _, n in results)
   return [sum(n * w[i] for w, n in results) / total
           for i in range(len(results[0][0]))]
@@ -345,8 +381,15 @@ def measure(
 
 
 def default_configs(before: bool) -> dict[str, federated.ProcessConfig]:
-  """The TFF variants: plain and secure; with `before`, also TFF's default
-  dataset-reduce client loop (the project's loop before issue 13)."""
+  """The TFF variants to time.
+
+  Args:
+    before: Also time TFF's default dataset-reduce client loop (the
+      project's loop before issue 13).
+
+  Returns:
+    Name -> process config: plain and secure, per client loop.
+  """
   loops = [federated.ClientLoop.ITERATOR]
   if before:
     loops.append(federated.ClientLoop.REDUCE)

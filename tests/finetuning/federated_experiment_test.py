@@ -11,8 +11,11 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.finetuning.federated_experiment: partitions, the stage rule, and
-kill-and-resume identity of a real run of the binary."""
+"""Tests for gptfl_tff.finetuning.federated_experiment.
+
+Partitions, the stage rule, and kill-and-resume identity of a real run of
+the binary.
+"""
 
 import dataclasses
 import os

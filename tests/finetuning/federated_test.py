@@ -18,6 +18,7 @@ import os
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
+import tensorflow_federated as tff
 
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
@@ -176,6 +177,11 @@ class ProcessTest(tf.test.TestCase, parameterized.TestCase):
           process, process.initialize(), _keras_model())
       state = round_fn(state, args).state
       weights.append(process.get_model_weights(state).trainable)
+      graphs = tff.framework.ConcreteComputation.get_proto(
+          process.next).SerializeToString()
+      # The loop form reaches the graph: only REDUCE has a ReduceDataset.
+      self.assertEqual(b'ReduceDataset' in graphs,
+                       loop == federated.ClientLoop.REDUCE)
     self.assertNotAllClose(weights[0][0], np.zeros_like(weights[0][0]))
     for a, b in zip(*weights):
       self.assertAllClose(a, b, atol=1e-6)

@@ -142,6 +142,9 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
         forms.aggregation_intrinsics(compiled.distribute_aggregate_form),
         {'federated_sum', 'federated_secure_sum_bitwidth'},
     )
+    counts = forms.intrinsic_counts(outer)
+    self.assertEqual(counts['federated_sum'], 2)
+    self.assertEqual(counts['federated_secure_sum_bitwidth'], 1)
     problems = forms.insecure_paths(compiled)
     self.assertLen(problems, 2)
     self.assertIn('federated_aggregate slot', problems[0])
@@ -162,7 +165,7 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
 
     @tff.federated_computation(client_int)
     def outer(x):
-      return tff.federated_sum(x), inner(x)
+      return tff.federated_sum(x), inner(x), tff.federated_sum(x)
 
     self.assertEqual(
         forms.intrinsic_uris(inner), {'federated_secure_sum_bitwidth'}
@@ -171,6 +174,9 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
         forms.intrinsic_uris(outer),
         {'federated_sum', 'federated_secure_sum_bitwidth'},
     )
+    counts = forms.intrinsic_counts(outer)
+    self.assertEqual(counts['federated_sum'], 2)
+    self.assertEqual(counts['federated_secure_sum_bitwidth'], 1)
 
 
 if __name__ == '__main__':

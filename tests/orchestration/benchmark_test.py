@@ -76,6 +76,23 @@ class BenchmarkTest(tf.test.TestCase):
       grid(process=fe.federated.ProcessConfig(
           server_optimizer=fe.federated.ServerOptimizer.SGD))
 
+  def test_each_method_runs_its_algorithm(self):
+    config = _config('/tmp', fedopt_server_learning_rate=0.02)
+    fedavg = fe.federated.Algorithm.FEDAVG
+    fedopt = fe.federated.Algorithm.FEDOPT
+    expected = {
+        'fedavg_scratch': (fedavg, 1.0), 'gptfl_fedavg': (fedavg, 1.0),
+        'fedopt_scratch': (fedopt, 0.02), 'gptfl_fedopt': (fedopt, 0.02)}
+    self.assertCountEqual(expected, benchmark.METHODS)
+    for method, (algorithm, server_lr) in expected.items():
+      with self.subTest(method):
+        exp = benchmark.method_config(config, 1, 'scarce', method, 0.03)
+        self.assertEqual(exp.process.algorithm, algorithm)
+        self.assertEqual(exp.process.server_learning_rate, server_lr)
+        self.assertEqual(exp.process.client_learning_rate, 0.03)
+        self.assertEqual((exp.seed, exp.data.seed), (1, 1))
+        self.assertEqual(exp.examples_per_label, 5)
+
   def test_grid_lists_each_rate_of_each_method(self):
     config = _config('/tmp', client_learning_rates=(0.05,),
                      finetune_client_learning_rates=(0.01, 0.05))

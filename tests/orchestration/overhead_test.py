@@ -106,6 +106,9 @@ class OverheadTest(tf.test.TestCase):
       self.assertLen(times, 2)
       self.assertTrue(all(t > 0 for t in times))
     self.assertEqual(sorted(result.worker_cpu_seconds), sorted(configs))
+    for times in result.worker_cpu_seconds.values():
+      self.assertLen(times, 2)
+      self.assertTrue(all(t >= 0 for t in times))
     self.assertLen(calls, 3 * (len(configs) + len(overhead.FLOORS)))
     self.assertEqual((result.clients, result.examples, result.threads),
                      (2, 13, 2))
