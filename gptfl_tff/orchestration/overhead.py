@@ -328,6 +328,9 @@ def measure(
   step_pool = _Pool(step_trainers)
   epoch_pool = _Pool([create_epoch_trainer(keras_model_fn, floor_config)
                       for _ in range(threads)])
+
+  # Every round's floors start from the initial weights: the work per round
+  # is the same, and the floors' results are not compared with TFF's here.
   def step_client(trainer, item):
     return trainer(weights, *item)
 
