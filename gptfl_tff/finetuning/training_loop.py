@@ -453,8 +453,7 @@ def run_simulation(
   evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)
   with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
     store = federated.ClientStore(tmp, shape, feature_dtype)
-    for client_id, idx in parts.items():
-      store.write(client_id, features[idx], labels[idx])
+    store.write_partition(features, labels, parts)
     logging.info('%d clients, %d train examples', len(parts),
                  sum(store.sizes.values()))
     state, rows = run(process, round_fn, store, state, config, evaluator,

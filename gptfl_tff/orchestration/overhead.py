@@ -443,9 +443,7 @@ def run(
           np.zeros(len(train.labels), str), n, config.seed)
       store = federated.ClientStore(
           os.path.join(tmp, str(n)), shape, task.feature_dtype)
-      os.makedirs(store.root)
-      for c, idx in parts.items():
-        store.write(c, train.features[idx], train.labels[idx])
+      store.write_partition(train.features, train.labels, parts)
       bar.update(0, clients=n)
       results[n] = measure(
           lambda: task.create_model(config.model, seed=0), store, configs,

@@ -85,6 +85,17 @@ class ClientDataTest(tf.test.TestCase):
     self.assertEqual(self.store.sizes, {'c0': 10})
     self.assertTrue(os.path.exists(self.store.path('c0') + '.x'))
 
+  def test_write_partition_stores_each_client_its_examples(self):
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    x, y = _client_arrays(1, n=9)
+    parts = {'a': np.array([0, 4, 8]), 'b': np.array([1, 2, 3, 5, 6, 7])}
+    store.write_partition(x, y, parts)
+    self.assertEqual(store.sizes, {'a': 3, 'b': 6})
+    for client, idx in parts.items():
+      stored_x, stored_y = store.read(client)
+      self.assertAllEqual(stored_x, x[idx])
+      self.assertAllEqual(stored_y, y[idx])
+
   def test_uint8_images_become_model_input(self):
     store = federated.ClientStore(self.create_tempdir().full_path, (2, 2, 3),
                                   np.uint8)
