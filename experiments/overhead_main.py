@@ -45,7 +45,8 @@ _OVERHEAD_CLIENTS = flags.DEFINE_list(
     'at random to that many equal clients.')
 _OVERHEAD_BEFORE = flags.DEFINE_boolean(
     'overhead_before', True,
-    "Also time TFF's default dataset-reduce client loop (before/after).")
+    'Also time the earlier round forms: as written, with the iterator and '
+    "with TFF's default dataset-reduce client loop (before/after).")
 
 
 def _client_counts() -> list[int]:

@@ -46,6 +46,11 @@ Two kinds of context are provided, both on the same worker:
     simulated: the arithmetic (clipping, quantisation, modular wrap-around) is
     the production one, only the cryptography is absent.
 
+With a `cache_dir`, a context keeps what its compiler made of each
+computation, keyed by `computation_digest` and the context kind: the same
+computation in a later process is not compiled again (about 2 s for a
+secure round of the keyword model).
+
 Usage:
 
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel=5)
@@ -54,7 +59,9 @@ Usage:
 import atexit
 import ctypes
 import enum
+import functools
 import gc
+import hashlib
 import os
 import signal
 import subprocess
@@ -66,6 +73,9 @@ from absl import logging
 import grpc
 import portpicker
 import tensorflow_federated as tff
+from tensorflow_federated.proto.v0 import computation_pb2
+
+from gptfl_tff import io_utils
 
 # Internal TFF helpers that the stock contexts pass to SyncExecutionContext.
 # They convert eager tensors to numpy on the way in and out.
@@ -199,6 +209,14 @@ class Worker:
 _WORKER: Optional[Worker] = None
 
 
+def computation_digest(comp: tff.Computation) -> str:
+  """SHA-256 of a computation's serialized proto and the TFF version."""
+  proto = tff.framework.ConcreteComputation.get_proto(comp)
+  digest = hashlib.sha256(tff.__version__.encode())
+  digest.update(proto.SerializeToString(deterministic=True))
+  return digest.hexdigest()
+
+
 def _compile_test(comp):
   comp = tff.backends.test.replace_secure_intrinsics_with_bodies(comp)
   return tff.backends.native.desugar_and_transform_to_native(comp)
@@ -211,9 +229,38 @@ _COMPILERS = {
 
 
 def compile_computation(comp: tff.Computation,
-                        kind: ContextKind = ContextKind.TEST):
-  """The form of `comp` that a context of `kind` executes."""
-  return _COMPILERS[kind](comp)
+                        kind: ContextKind = ContextKind.TEST,
+                        cache_dir: Optional[str] = None):
+  """The form of `comp` that a context of `kind` executes.
+
+  Args:
+    comp: The computation.
+    kind: The context kind whose compiler is used.
+    cache_dir: Folder of earlier compilations (`None`: always compile). A
+      damaged entry is compiled again and overwritten.
+
+  Returns:
+    The compiled computation.
+  """
+  if not cache_dir:
+    return _COMPILERS[kind](comp)
+  path = os.path.join(cache_dir, 'compiled',
+                      f'{kind.value}-{computation_digest(comp)}.pb')
+  if os.path.exists(path):
+    try:
+      with open(path, 'rb') as f:
+        proto = computation_pb2.Computation.FromString(f.read())
+      return tff.framework.ConcreteComputation(
+          computation_proto=proto,
+          context_stack=tff.framework.get_context_stack())
+    except Exception as e:  # pylint: disable=broad-except
+      logging.warning('Compiling again: unreadable cache entry %s (%s).',
+                      path, e)
+  compiled = _COMPILERS[kind](comp)
+  with io_utils.atomic_path(path) as tmp, open(tmp, 'wb') as f:
+    f.write(tff.framework.ConcreteComputation.get_proto(
+        compiled).SerializeToString(deterministic=True))
+  return compiled
 
 
 def _release_default_context() -> None:
@@ -262,6 +309,7 @@ def create_context(
     clients_in_parallel: int = -1,
     default_num_clients: int = 0,
     log_path: Optional[str] = None,
+    cache_dir: Optional[str] = None,
 ) -> tff.framework.SyncExecutionContext:
   """Creates a synchronous context on this process's worker.
 
@@ -271,6 +319,8 @@ def create_context(
       once; non-positive means no limit.
     default_num_clients: Cardinality of CLIENTS when it cannot be inferred.
     log_path: Optional file for the worker's output.
+    cache_dir: Folder of compiled computations (see `compile_computation`);
+      `None` compiles every computation.
 
   Returns:
     A `tff.framework.SyncExecutionContext`.
@@ -295,7 +345,8 @@ def create_context(
   factory = tff.framework.ResourceManagingExecutorFactory(stack_fn)
   return tff.framework.SyncExecutionContext(
       executor_fn=factory,
-      compiler_fn=_COMPILERS[kind],
+      compiler_fn=functools.partial(compile_computation, kind=kind,
+                                    cache_dir=cache_dir),
       transform_args=tensorflow_computation.transform_args,
       transform_result=tensorflow_computation.transform_result,
   )
@@ -306,6 +357,7 @@ def set_default_context(
     clients_in_parallel: int = -1,
     default_num_clients: int = 0,
     log_path: Optional[str] = None,
+    cache_dir: Optional[str] = None,
 ) -> tff.framework.SyncExecutionContext:
   """Creates a context (see `create_context`) and makes it TFF's default.
 
@@ -314,12 +366,13 @@ def set_default_context(
     clients_in_parallel: How many client computations run at once.
     default_num_clients: Cardinality of CLIENTS when it cannot be inferred.
     log_path: Optional file for the worker's output.
+    cache_dir: Folder of compiled computations (see `create_context`).
 
   Returns:
     The context that was installed.
   """
   context = create_context(
-      kind, clients_in_parallel, default_num_clients, log_path
+      kind, clients_in_parallel, default_num_clients, log_path, cache_dir
   )
   tff.framework.get_context_stack().set_default_context(context)
   return context

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -102,6 +103,38 @@ class RuntimeTest(tf.test.TestCase):
     self.assertIn(secure, forms.intrinsic_uris(total))
     self.assertNotIn(secure, forms.intrinsic_uris(
         runtime.compile_computation(total, runtime.ContextKind.TEST)))
+
+  def test_compiled_computations_are_cached(self):
+    cache = self.create_tempdir().full_path
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    ctx = runtime.create_context(runtime.ContextKind.TEST, cache_dir=cache)
+    with tff.framework.get_context_stack().install(ctx):
+      self.assertEqual(total([1, 2, 3, 4]), 10)
+    folder = os.path.join(cache, 'compiled')
+    (name,) = os.listdir(folder)
+    self.assertTrue(name.startswith('test-'))
+    # A new context (as in a new process) loads it: the compiler is not run,
+    # and the loaded form computes the same.
+    ctx = runtime.create_context(runtime.ContextKind.TEST, cache_dir=cache)
+    with mock.patch.dict(runtime._COMPILERS, {  # pylint: disable=protected-access
+        runtime.ContextKind.TEST: mock.Mock(side_effect=AssertionError(
+            'compiled again'))}):
+      with tff.framework.get_context_stack().install(ctx):
+        self.assertEqual(total([5, 6]), 11)
+    # A damaged entry is compiled again and rewritten.
+    with open(os.path.join(folder, name), 'wb') as f:
+      f.write(b'damaged')
+    with self.assertLogs(level='WARNING') as logs:
+      compiled = runtime.compile_computation(
+          total, runtime.ContextKind.TEST, cache)
+    self.assertIn('unreadable cache entry', logs.output[0])
+    self.assertNotIn('federated_secure_sum_bitwidth',
+                     forms.intrinsic_uris(compiled))
+    self.assertGreater(os.path.getsize(os.path.join(folder, name)), 100)
 
   def test_native_context_runs_plain_sums(self):
     ctx = runtime.create_context(runtime.ContextKind.NATIVE)

@@ -19,17 +19,20 @@ For the FSDD keyword model (281,674 parameters, random examples of the
 FSDD feature shape), prints:
 
   * the fixed cost of a client call: rounds in which every client trains on
-    one batch of 8, for each client-loop form and aggregation (wall and
-    worker CPU seconds, per client);
+    one batch of 8, for each round form (MapReduceForm, as written with the
+    iterator loop, as written with the reduce loop) and aggregation (wall
+    and worker CPU seconds, per client);
   * the Python <-> worker round trip of the server state (an identity
     computation on the state's type);
   * the client-placed TensorFlow calls a round makes (federated maps and
-    broadcasts in the executed form), plain against secure;
-  * the start-up before round 1: process build, the compiled-form audit,
-    initial state;
+    broadcasts in the executed computation), as written and as MRF, plain
+    against secure;
+  * the start-up before round 1: process build, compiling the round to the
+    form that runs (with the audit when secure), initial state;
   * the time to the first round of a secure process from this program's
     start (5 clients x 400 examples, 2 epochs, batch 32); with
-    `--audit_cache=DIR`, a second run finds the audit there.
+    `--cache_dir=DIR`, a second run finds the audit and the compiled form
+    there.
 """
 
 import time
@@ -52,8 +55,9 @@ def main():
   parser.add_argument('--clients', default='5,100')
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--tables', default='fixed,startup,first_round')
-  parser.add_argument('--audit_cache', default=None,
-                      help='Audit cache folder; run twice to time a hit.')
+  parser.add_argument('--cache_dir', default=None,
+                      help='Audit and compiled-form cache folder; run twice '
+                      'to time a hit.')
   args = parser.parse_args()
   tables = args.tables.split(',')
   from gptfl_tff import console  # pylint: disable=g-import-not-at-top
@@ -68,7 +72,8 @@ def main():
 
   shape = audio.FrontEndConfig().feature_shape  # FSDD's: (94, 128).
   model_fn = lambda: models.create_keyword_model(shape, 10, seed=0)
-  runtime.set_default_context(runtime.ContextKind.TEST)
+  runtime.set_default_context(runtime.ContextKind.TEST,
+                              cache_dir=args.cache_dir)
   worker = runtime.get_worker()
   rows = []
 
@@ -83,18 +88,22 @@ def main():
 
   rng = np.random.default_rng(0)
   if 'first_round' in tables:
-    _first_round(model_fn, shape, rng, timed, args.audit_cache)
+    _first_round(model_fn, shape, rng, timed, args.cache_dir)
   for n in [int(v) for v in args.clients.split(',')] * ('fixed' in tables):
     store = federated.ClientStore(tempfile.mkdtemp(), shape)
     for c in range(n):
       store.write(f'c{c}', rng.normal(size=(8,) + shape),
                   rng.integers(0, 10, 8))
-    for loop in federated.ClientLoop:
+    for loop, form in [
+        (federated.ClientLoop.ITERATOR, forms.RoundForm.MAP_REDUCE),
+        (federated.ClientLoop.ITERATOR, forms.RoundForm.AS_WRITTEN),
+        (federated.ClientLoop.REDUCE, forms.RoundForm.AS_WRITTEN)]:
       for secure in (False, True):
         config = federated.ProcessConfig(secure=secure, client_loop=loop)
         process = federated.build_learning_process(
             federated.create_tff_model_fn(model_fn, shape), config)
-        round_fn = federated.build_round_computation(process, one_batch)
+        round_fn = forms.build_round(
+            federated.build_round_computation(process, one_batch), form)
         state = process.initialize()
         walls, cpus = [], []
         for r in range(args.rounds + 1):
@@ -106,12 +115,13 @@ def main():
             walls.append(wall)
             cpus.append(worker.cpu_seconds() - cpu)
         wall, cpu = statistics.median(walls), statistics.median(cpus)
-        rows.append([n, loop.value, 'secure' if secure else 'plain', wall,
-                     cpu, wall * 1e3 / n, cpu * 1e3 / n])
+        rows.append([n, f'{form.value}, {loop.value} loop',
+                     'secure' if secure else 'plain', wall, cpu,
+                     wall * 1e3 / n, cpu * 1e3 / n])
   if rows:
     console.print_summary(
         'Fixed cost of client calls (every client trains on one batch of 8)',
-        ['clients', 'loop', 'aggregation', 'round s', 'worker CPU s',
+        ['clients', 'round form', 'aggregation', 'round s', 'worker CPU s',
          'ms/client', 'CPU ms/client'], rows)
 
   rows = []
@@ -128,26 +138,26 @@ def main():
     state, init_s = timed(process.initialize)
     identity(state)
     trips = [timed(lambda: identity(state))[1] for _ in range(5)]
-    _, audit_s = timed(lambda: forms.audit(process.next)) if secure else (
-        None, 0.0)
-    compiled = runtime.compile_computation(process.next)
-    uris = forms.intrinsic_uris(compiled)
-    calls = forms.intrinsic_counts(compiled)
-    rows.append(['secure' if secure else 'plain', build_s, audit_s, init_s,
-                 statistics.median(trips) * 1e3,
-                 calls.get('federated_map', 0)
-                 + calls.get('federated_map_all_equal', 0),
-                 calls.get('federated_broadcast', 0), len(uris)])
+    comp = federated.build_round_computation(process, one_batch)
+    form_fn, form_s = timed(lambda: forms.build_round(comp, secure=secure))
+    row = ['secure' if secure else 'plain', build_s, form_s, init_s,
+           statistics.median(trips) * 1e3]
+    for fn in (comp, form_fn):
+      calls = forms.intrinsic_counts(runtime.compile_computation(fn))
+      row += [calls.get('federated_map', 0)
+              + calls.get('federated_map_all_equal', 0),
+              calls.get('federated_broadcast', 0)]
+    rows.append(row)
   if not rows:
     return
   console.print_summary(
       'Start-up and per-round fixed work',
-      ['aggregation', 'build s', 'audit s', 'initialize s',
-       'state round trip ms', 'federated maps', 'broadcasts',
-       'intrinsic kinds'], rows)
+      ['aggregation', 'build s', 'compile to MRF (and audit) s',
+       'initialize s', 'state round trip ms', 'maps as written',
+       'broadcasts as written', 'maps as MRF', 'broadcasts as MRF'], rows)
 
 
-def _first_round(model_fn, shape, rng, timed, audit_cache):
+def _first_round(model_fn, shape, rng, timed, cache_dir):
   """Prints the phases before and of round 1."""
   from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
   from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
@@ -160,16 +170,18 @@ def _first_round(model_fn, shape, rng, timed, audit_cache):
   process, build_s = timed(lambda: federated.build_learning_process(
       federated.create_tff_model_fn(model_fn, shape),
       federated.ProcessConfig()))
-  _, audit_s = timed(lambda: forms.audit(process.next, audit_cache))
-  round_fn = federated.build_round_computation(
-      process, federated.build_client_data_computation(shape, 2, 32))
+  round_fn, form_s = timed(lambda: forms.build_round(
+      federated.build_round_computation(
+          process, federated.build_client_data_computation(shape, 2, 32)),
+      secure=True, cache_dir=cache_dir))
   state, init_s = timed(lambda: federated.set_initial_weights(
       process, process.initialize(), model_fn()))
   out, first_s = timed(lambda: round_fn(state, [
       (store.path(f'c{c}'), c) for c in range(5)]))
   _, second_s = timed(lambda: round_fn(out.state, [
       (store.path(f'c{c}'), c + 5) for c in range(5)]))
-  rows += [['build process', build_s], ['audit', audit_s],
+  rows += [['build process', build_s],
+           ['compile to MapReduceForm and audit', form_s],
            ['initial state', init_s],
            ['round 1 (compile and run)', first_s],
            ['time to the end of round 1', time.perf_counter() - _START],

@@ -269,7 +269,7 @@ def run(
       feature_dtype=task.feature_dtype,
       clients_in_parallel=config.clients_in_parallel,
       fingerprint=stages.fingerprint(settings(config)),
-      audit_cache_dir=config.data.cache_dir, progress=progress)
+      cache_dir=config.data.cache_dir, progress=progress)
   final = tf.keras.Model.from_config(init_model.get_config())
   process.get_model_weights(state).assign_weights_to(final)
   models.save_model(final, os.path.join(config.output_dir, FINAL_MODEL))

@@ -29,18 +29,32 @@ computed on clients reaches the server through a secure-sum slot:
 `InsecureAggregationError` on a non-secure round. `intrinsic_uris` lists the
 intrinsics anywhere in a computation (e.g. to check that IBLT label discovery
 calls no plain sum).
+
+Simulations run the round in the form production runs it: `build_round`
+compiles a round to MRF (audited, cached) and returns the computation that
+executes that form, so each client makes one TensorFlow call per round (its
+data, training and every aggregator's client-side step fused in `work`)
+where the round as written makes one per client-placed map (39 for a secure
+round). The two give the same weights bit for bit
+(`tests/finetuning/forms_test.py`); the form is faster, and secure
+aggregation costs about as much as a plain mean (docs/results.md, section
+2).
 """
 
 import collections
 import dataclasses
-import hashlib
+import enum
 import os
 from typing import Optional
 
+from absl import logging
+import tensorflow as tf
 import tensorflow_federated as tff
+from tensorflow_federated.proto.v0 import computation_pb2
 
 from gptfl_tff import errors
 from gptfl_tff import io_utils
+from gptfl_tff import runtime
 
 SECURE_INTRINSICS = frozenset({
     'federated_secure_sum',
@@ -51,6 +65,24 @@ SECURE_INTRINSICS = frozenset({
 
 class InsecureAggregationError(errors.UserError, ValueError):
   """A client value reaches the server without a secure sum."""
+
+
+class RoundForm(enum.Enum):
+  """Which form of a round a simulation executes (see `build_round`).
+
+  MAP_REDUCE: the round compiled to `MapReduceForm`, as production runs it.
+  AS_WRITTEN: the round's computation as traced, one TensorFlow call per
+    client-placed map (the project's form before issue 13's last step).
+  """
+
+  MAP_REDUCE = 'map_reduce'
+  AS_WRITTEN = 'as_written'
+
+
+# MapReduceForm's computations, in its constructor's order.
+_MRF_FIELDS = ('prepare', 'work', 'zero', 'accumulate', 'merge', 'report',
+               'secure_sum_bitwidth', 'secure_sum_max_input',
+               'secure_modular_sum_modulus', 'update')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,23 +224,14 @@ def check_secure(compiled: CompiledRound) -> None:
     )
 
 
-def computation_digest(comp: tff.Computation) -> str:
-  """SHA-256 of a computation's serialized proto and the TFF version."""
-  proto = tff.framework.ConcreteComputation.get_proto(comp)
-  digest = hashlib.sha256(tff.__version__.encode())
-  digest.update(proto.SerializeToString(deterministic=True))
-  return digest.hexdigest()
-
-
 def audit(comp: tff.Computation,
           cache_dir: Optional[str] = None) -> Optional[CompiledRound]:
   """Compiles a round and refuses it unless its aggregation is secure.
 
-  For experiment binaries: call `audit(process.next)` before training.
   Compiling both forms takes about 7 s for the keyword model; with
   `cache_dir`, a round that passed is recorded under its
-  `computation_digest`, and the same computation (byte for byte, same TFF)
-  is not compiled again. Refusals are never cached.
+  `runtime.computation_digest`, and the same computation (byte for byte,
+  same TFF) is not compiled again. Refusals are never cached.
 
   Args:
     comp: A round computation, such as a learning process's `next`.
@@ -224,7 +247,7 @@ def audit(comp: tff.Computation,
   record = None
   if cache_dir:
     record = os.path.join(cache_dir, 'audits',
-                          computation_digest(comp) + '.json')
+                          runtime.computation_digest(comp) + '.json')
     if os.path.exists(record):
       return None
   compiled = compile_round(comp)
@@ -236,3 +259,97 @@ def audit(comp: tff.Computation,
             compiled.distribute_aggregate_form)),
     })
   return compiled
+
+
+def _form_path(cache_dir: str, digest: str) -> str:
+  return os.path.join(cache_dir, 'forms', digest + '.mrf.tfrecord')
+
+
+def _save_map_reduce_form(path: str,
+                          mrf: tff.backends.mapreduce.MapReduceForm) -> None:
+  """Writes an MRF's computations as one TFRecord file (temporary, rename)."""
+  with io_utils.atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+    for field in _MRF_FIELDS:
+      writer.write(tff.framework.ConcreteComputation.get_proto(
+          getattr(mrf, field)).SerializeToString(deterministic=True))
+
+
+def _load_map_reduce_form(
+    path: str, type_signature: tff.FunctionType,
+) -> Optional[tff.backends.mapreduce.MapReduceForm]:
+  """Reads `_save_map_reduce_form`'s file; `None` if absent or unreadable."""
+  if not os.path.exists(path):
+    return None
+  try:
+    comps = []
+    for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
+      proto = computation_pb2.Computation()
+      proto.ParseFromString(record)
+      comps.append(tff.framework.ConcreteComputation(
+          computation_proto=proto,
+          context_stack=tff.framework.get_context_stack()))
+    return tff.backends.mapreduce.MapReduceForm(type_signature, *comps)
+  except Exception as e:  # pylint: disable=broad-except
+    # A damaged cache entry is compiled again and overwritten.
+    logging.warning('Ignoring the unreadable compiled form %s (%s).', path, e)
+    return None
+
+
+def build_round(
+    comp: tff.Computation,
+    form: RoundForm = RoundForm.MAP_REDUCE,
+    secure: bool = False,
+    cache_dir: Optional[str] = None,
+) -> tff.Computation:
+  """The computation a simulation runs for a round (see module docstring).
+
+  Args:
+    comp: A round computation `(state@SERVER, data@CLIENTS) -> (state,
+      metrics)`, e.g. `federated.build_round_computation(process, ...)`.
+    form: Execute the compiled `MapReduceForm` or the computation as written.
+    secure: Audit the round first (see `audit`) and refuse it unless every
+      client value reaches the server through a secure sum.
+    cache_dir: Folder for passed audits and compiled forms, both keyed by
+      `runtime.computation_digest(comp)`; `None` compiles every time.
+      Compiling the MRF takes 1.5-3 s for the keyword model, an audit about
+      7 s.
+
+  Returns:
+    A computation with `comp`'s type signature.
+
+  Raises:
+    InsecureAggregationError: With `secure`, if the audit fails.
+  """
+  digest = runtime.computation_digest(comp) if cache_dir else None
+  mrf = None
+  if form == RoundForm.MAP_REDUCE and digest:
+    mrf = _load_map_reduce_form(_form_path(cache_dir, digest),
+                                comp.type_signature)
+  cached = mrf is not None
+  if secure:
+    compiled = audit(comp, cache_dir)
+    if compiled and not cached:
+      mrf = compiled.map_reduce_form
+  if form == RoundForm.AS_WRITTEN:
+    return comp
+  if mrf is None:
+    mrf = tff.backends.mapreduce.get_map_reduce_form_for_computation(comp)
+  if digest and not cached:
+    _save_map_reduce_form(_form_path(cache_dir, digest), mrf)
+  run_form = tff.backends.mapreduce.get_computation_for_map_reduce_form(mrf)
+  # The form returns an unnamed pair of structures without their Python
+  # containers. Name the pair as the round names its result, then give the
+  # computation the round's own type, so callers get the same Python values
+  # (e.g. a `LearningProcessOutput` whose state restores a checkpoint).
+  names = [name for name, _ in tff.structure.iter_elements(
+      comp.type_signature.result)]
+
+  @tff.federated_computation(comp.type_signature.parameter)
+  def round_fn(arg):
+    result = run_form(arg)
+    if not any(names):
+      return result
+    return collections.OrderedDict(zip(names, (result[0], result[1])))
+
+  return tff.framework.ConcreteComputation.with_type(
+      round_fn, comp.type_signature)

@@ -55,6 +55,7 @@ from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import forms
 
 CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
@@ -400,14 +401,15 @@ def run_simulation(
     clients_in_parallel: int = -1,
     fingerprint: str = '',
     audit: bool = True,
-    audit_cache_dir: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+    round_form: forms.RoundForm = forms.RoundForm.MAP_REDUCE,
     progress: bool = False,
 ) -> tuple[tff.learning.templates.LearningProcess, Any, list[dict[str, Any]]]:
   """Simulates (or resumes) federated training of a partitioned train set.
 
   Builds the process (secure aggregation per `process_config`) on the
-  project's TEST context, audits its compiled form when aggregation is
-  secure, starts from `initial_model`'s weights (or the last checkpoint),
+  project's TEST context, compiles the round to the form it runs (audited
+  when aggregation is secure; see `forms.build_round`), starts from `initial_model`'s weights (or the last checkpoint),
   writes each client's examples to a temporary `ClientStore`, and runs `run`
   with centralised evaluation.
 
@@ -428,7 +430,9 @@ def run_simulation(
     audit: With secure aggregation, compile the round to MapReduceForm and
       DistributeAggregateForm and refuse to train if any client value would
       reach the server outside a secure sum.
-    audit_cache_dir: Where passed audits are recorded (see `forms.audit`).
+    cache_dir: Where passed audits and compiled computations are kept (see
+      `forms.build_round` and `runtime.compile_computation`).
+    round_form: The form of the round that runs.
     progress: Show a progress bar over rounds.
 
   Returns:
@@ -438,16 +442,17 @@ def run_simulation(
     forms.InsecureAggregationError: If the audit finds a non-secure path.
   """
   from gptfl_tff import evaluation  # pylint: disable=g-import-not-at-top
-  from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
   shape = features.shape[1:]
-  runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
+  runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel,
+                              cache_dir=cache_dir)
   process = federated.build_learning_process(
       federated.create_tff_model_fn(keras_model_fn, shape), process_config)
-  if audit and process_config.secure:
-    forms.audit(process.next, audit_cache_dir)
-  round_fn = federated.build_round_computation(
-      process, federated.build_client_data_computation(
-          shape, client_epochs, client_batch_size, feature_dtype))
+  round_fn = forms.build_round(
+      federated.build_round_computation(
+          process, federated.build_client_data_computation(
+              shape, client_epochs, client_batch_size, feature_dtype)),
+      round_form,
+      secure=audit and process_config.secure, cache_dir=cache_dir)
   state = federated.set_initial_weights(
       process, process.initialize(), initial_model)
   evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)

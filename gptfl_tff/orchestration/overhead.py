@@ -33,9 +33,10 @@ the one TFF's graph-mode tracing selects; TF2 `tf.function` would otherwise
 take the backend-selection path, whose gradient is about 20% slower on CPU
 here, and the floor would be inflated.
 
-TFF rounds of every named process configuration (plain and secure
-aggregation, each client-loop form) are timed in the same run, interleaved
-round by round with the floors, together with the TFF worker's CPU seconds.
+TFF rounds of every named variant (a process configuration, plain or
+secure aggregation and a client-loop form, run in a round form) are timed in
+the same run, interleaved round by round with the floors, together with the
+TFF worker's CPU seconds.
 """
 
 import concurrent.futures
@@ -55,6 +56,7 @@ from gptfl_tff import partition
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import federated_experiment
+from gptfl_tff.finetuning import forms
 from gptfl_tff.tasks import base
 
 STEP_SERIAL = 'step floor, serial'
@@ -89,7 +91,7 @@ class OverheadResult:
       raise ValueError(f'OverheadResult lacks the floors {missing}.')
 
   def median(self, variant: str) -> float:
-    """Median round seconds of `variant` (a TFF config name or a floor)."""
+    """Median round seconds of `variant` (a TFF variant name or a floor)."""
     return statistics.median(self.seconds[variant])
 
   def ratio(self, variant: str, floor: str = STEP_PARALLEL) -> float:
@@ -104,6 +106,19 @@ class OverheadResult:
   def tff_variants(self) -> list[str]:
     """The measured TFF variants' names, in the order measured."""
     return [v for v in self.seconds if v not in FLOORS]
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+  """A TFF round to time.
+
+  Attributes:
+    process: The learning process's configuration.
+    form: The form of the round that runs (see `forms.build_round`).
+  """
+
+  process: federated.ProcessConfig
+  form: forms.RoundForm = forms.RoundForm.MAP_REDUCE
 
 
 def _use_graph_gru(model: tf.keras.Model) -> tf.keras.Model:
@@ -265,7 +280,7 @@ class _Pool:
 def measure(
     keras_model_fn: Callable[[], tf.keras.Model],
     store: federated.ClientStore,
-    configs: Mapping[str, federated.ProcessConfig],
+    variants: Mapping[str, Variant],
     epochs: int,
     batch_size: int,
     rounds: int = 5,
@@ -274,17 +289,17 @@ def measure(
     threads: int = 0,
     progress: Callable[[], None] = lambda: None,
 ) -> OverheadResult:
-  """Times TFF rounds of each config and the same rounds as floors.
+  """Times TFF rounds of each variant and the same rounds as floors.
 
   One warm-up round of each (tracing, compilation, worker start) is run
   first and not counted. Every client of `store` takes part in every round.
   The floors train with the client learning rate and momentum of the first
-  config.
+  variant.
 
   Args:
     keras_model_fn: Builds the model.
     store: The clients' data.
-    configs: Name -> process configuration, one TFF variant each.
+    variants: Name -> TFF variant.
     epochs: Local epochs.
     batch_size: Local batch size.
     rounds: Measured rounds.
@@ -297,12 +312,12 @@ def measure(
     An `OverheadResult`.
 
   Raises:
-    ValueError: Without configs, or with a config named like a floor.
+    ValueError: Without variants, or with a variant named like a floor.
   """
-  if not configs or set(configs) & set(FLOORS):
+  if not variants or set(variants) & set(FLOORS):
     raise ValueError(
-        f'Name at least one TFF config, none of them {FLOORS}; got '
-        f'{list(configs)}.')
+        f'Name at least one TFF variant, none of them {FLOORS}; got '
+        f'{list(variants)}.')
   shape = store.feature_shape
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel)
   client_data = federated.build_client_data_computation(
@@ -310,18 +325,21 @@ def measure(
   initial = keras_model_fn()
   weights = initial.get_weights()
   tff_rounds = {}
-  for name, config in configs.items():
+  for name, variant in variants.items():
     process = federated.build_learning_process(
-        federated.create_tff_model_fn(keras_model_fn, shape), config)
+        federated.create_tff_model_fn(keras_model_fn, shape),
+        variant.process)
     tff_rounds[name] = [
-        federated.build_round_computation(process, client_data),
+        forms.build_round(
+            federated.build_round_computation(process, client_data),
+            variant.form),
         federated.set_initial_weights(
             process, process.initialize(), initial),
     ]
   clients: Sequence[str] = sorted(store.sizes)
   arrays = {c: store.read(c) for c in clients}
   threads = threads or os.cpu_count() or 1
-  floor_config = next(iter(configs.values()))
+  floor_config = next(iter(variants.values())).process
   step_trainers = [
       create_step_trainer(keras_model_fn, floor_config, shape, batch_size)
       for _ in range(threads)]
@@ -343,9 +361,9 @@ def measure(
     fn()
     return time.perf_counter() - start
 
-  names = list(configs) + list(FLOORS)
+  names = list(variants) + list(FLOORS)
   seconds = {name: [] for name in names}
-  cpu = {name: [] for name in configs}
+  cpu = {name: [] for name in variants}
   worker = runtime.get_worker(clients_in_parallel)
   try:
     for r in range(rounds + 1):
@@ -383,26 +401,31 @@ def measure(
       worker_cpu_seconds={k: tuple(v) for k, v in cpu.items()})
 
 
-def default_configs(before: bool) -> dict[str, federated.ProcessConfig]:
+def default_variants(before: bool) -> dict[str, Variant]:
   """The TFF variants to time.
 
   Args:
-    before: Also time TFF's default dataset-reduce client loop (the
-      project's loop before issue 13).
+    before: Also time the project's earlier forms: the round as written
+      with the iterator loop, and as written with TFF's default
+      dataset-reduce loop (the project's round before issue 13).
 
   Returns:
-    Name -> process config: plain and secure, per client loop.
+    Name -> variant: plain and secure aggregation for each form.
   """
-  loops = [federated.ClientLoop.ITERATOR]
+  kinds = [('', federated.ClientLoop.ITERATOR, forms.RoundForm.MAP_REDUCE)]
   if before:
-    loops.append(federated.ClientLoop.REDUCE)
-  configs = {}
-  for loop in loops:
-    suffix = '' if loop == federated.ClientLoop.ITERATOR else ', reduce loop'
+    kinds += [
+        (', as written', federated.ClientLoop.ITERATOR,
+         forms.RoundForm.AS_WRITTEN),
+        (', reduce loop', federated.ClientLoop.REDUCE,
+         forms.RoundForm.AS_WRITTEN)]
+  variants = {}
+  for suffix, loop, form in kinds:
     for secure in (False, True):
       name = ('secure' if secure else 'plain') + suffix
-      configs[name] = federated.ProcessConfig(secure=secure, client_loop=loop)
-  return configs
+      variants[name] = Variant(
+          federated.ProcessConfig(secure=secure, client_loop=loop), form)
+  return variants
 
 
 def run(
@@ -424,7 +447,7 @@ def run(
       concurrency and seed.
     client_counts: Clients per round, one measurement each.
     rounds: Measured rounds per variant (after one warm-up round).
-    before: Also time TFF's default client loop (`default_configs`).
+    before: Also time the earlier round forms (`default_variants`).
     progress: Show a progress bar.
 
   Returns:
@@ -432,8 +455,8 @@ def run(
   """
   train = task.load(config.data).train
   shape = train.features.shape[1:]
-  configs = default_configs(before)
-  steps = len(client_counts) * (rounds + 1) * (len(configs) + len(FLOORS))
+  variants = default_variants(before)
+  steps = len(client_counts) * (rounds + 1) * (len(variants) + len(FLOORS))
   results = {}
   with console.progress(steps, 'overhead', 'round',
                         enabled=progress) as bar, \
@@ -446,7 +469,7 @@ def run(
       store.write_partition(train.features, train.labels, parts)
       bar.update(0, clients=n)
       results[n] = measure(
-          lambda: task.create_model(config.model, seed=0), store, configs,
+          lambda: task.create_model(config.model, seed=0), store, variants,
           config.client_epochs, config.client_batch_size, rounds,
           config.clients_in_parallel, config.seed, progress=bar.update)
   return results

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
+from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import forms
 
@@ -69,6 +70,11 @@ def _secure_model_aggregator():
 
 
 class FormsTest(tf.test.TestCase, parameterized.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    runtime.set_default_context(runtime.ContextKind.TEST)
 
   def test_secure_round_passes_audit_and_uses_only_secure_sums(self):
     compiled = forms.audit(_process(secure=True).next)
@@ -152,6 +158,84 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
         forms.InsecureAggregationError, re.escape(leaked)
     ):
       forms.check_secure(compiled)
+
+  @parameterized.parameters(True, False)
+  def test_map_reduce_round_equals_round_as_written(self, secure):
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    rng = np.random.default_rng(0)
+    for k in range(3):
+      store.write(f'c{k}', rng.normal(size=(6 + k,) + _SHAPE),
+                  rng.integers(0, 3, 6 + k))
+    process = federated.build_learning_process(
+        _model_fn(), federated.ProcessConfig(client_learning_rate=0.3,
+                                             secure=secure))
+    comp = federated.build_round_computation(
+        process, federated.build_client_data_computation(_SHAPE, 2, 4))
+    cache = self.create_tempdir().full_path
+    as_written = forms.build_round(comp, forms.RoundForm.AS_WRITTEN)
+    self.assertIs(as_written, comp)
+    first = forms.build_round(comp, secure=secure, cache_dir=cache)
+    # A second build loads the compiled form: nothing is compiled again.
+    with mock.patch.object(
+        tff.backends.mapreduce, 'get_map_reduce_form_for_computation',
+        side_effect=AssertionError('compiled again')), mock.patch.object(
+            forms, 'compile_round',
+            side_effect=AssertionError('audited again')):
+      second = forms.build_round(comp, secure=secure, cache_dir=cache)
+    self.assertLen(os.listdir(os.path.join(cache, 'forms')), 1)
+    # What runs is MRF's round: one federated_aggregate and one call of
+    # each secure-sum slot (the modular one is MRF's alone); a secure round
+    # as written has many more maps.
+    counts = forms.intrinsic_counts(first)
+    for uri in ['federated_aggregate', 'federated_secure_modular_sum',
+                *forms.SECURE_INTRINSICS]:
+      self.assertEqual(counts[uri], 1, uri)
+    if secure:
+      self.assertLess(counts['federated_map'],
+                      forms.intrinsic_counts(comp)['federated_map'] / 5)
+    self.assertEqual(first.type_signature, comp.type_signature)
+    states = {}
+    for name, fn in [('as_written', as_written), ('first', first),
+                     ('second', second)]:
+      state = process.initialize()
+      for r in range(2):
+        out = fn(state, [(store.path(f'c{k}'), 10 * r + k)
+                         for k in range(3)])
+        state = out.state
+      states[name] = (process.get_model_weights(state).trainable,
+                      out.metrics['client_work']['train'], state)
+    self.assertNotAllClose(states['first'][0][0],
+                           process.get_model_weights(
+                               process.initialize()).trainable[0])
+    for name in ('first', 'second'):
+      for a, b in zip(states['as_written'][0], states[name][0]):
+        self.assertAllEqual(a, b)
+      self.assertEqual(states['as_written'][1], states[name][1])
+      # The same Python structure, containers included (checkpoints of one
+      # restore into the other).
+      tf.nest.assert_same_structure(states['as_written'][2], states[name][2])
+      self.assertEqual(type(states['as_written'][2]), type(states[name][2]))
+
+  def test_map_reduce_round_is_audited_and_survives_a_damaged_cache(self):
+    cache = self.create_tempdir().full_path
+    plain = federated.build_round_computation(
+        _process(secure=False),
+        federated.build_client_data_computation(_SHAPE, 1, 4))
+    with self.assertRaises(forms.InsecureAggregationError):
+      forms.build_round(plain, secure=True, cache_dir=cache)
+    self.assertFalse(os.path.exists(os.path.join(cache, 'forms')))
+    forms.build_round(plain, cache_dir=cache)  # Not audited: compiled.
+    (name,) = os.listdir(os.path.join(cache, 'forms'))
+    path = os.path.join(cache, 'forms', name)
+    with open(path, 'r+b') as f:
+      f.seek(40)
+      f.write(b'damaged')
+    with self.assertLogs(level='WARNING') as logs:
+      forms.build_round(plain, cache_dir=cache)
+    self.assertIn('unreadable compiled form', logs.output[0])
+    # It was compiled again and rewritten.
+    self.assertIsNotNone(forms._load_map_reduce_form(  # pylint: disable=protected-access
+        path, plain.type_signature))
 
   def test_intrinsic_uris_finds_nested_calls(self):
     client_int = tff.FederatedType(np.int32, tff.CLIENTS)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import forms
 from gptfl_tff.orchestration import overhead
 
 _SHAPE = (5, 3)
@@ -64,8 +65,8 @@ class OverheadTest(tf.test.TestCase):
     runtime.set_default_context(runtime.ContextKind.TEST)
     process = federated.build_learning_process(
         federated.create_tff_model_fn(_model, _SHAPE), config)
-    round_fn = federated.build_round_computation(
-        process, federated.build_client_data_computation(_SHAPE, 2, 3))
+    round_fn = forms.build_round(federated.build_round_computation(
+        process, federated.build_client_data_computation(_SHAPE, 2, 3)))
     initial = _model()
     start = initial.get_weights()
     state = federated.set_initial_weights(
@@ -93,23 +94,26 @@ class OverheadTest(tf.test.TestCase):
 
   def test_measure_reports_every_round_of_every_variant(self):
     store = _store(self.create_tempdir().full_path)
-    configs = {'plain': federated.ProcessConfig(secure=False),
-               'plain, reduce loop': federated.ProcessConfig(
-                   secure=False, client_loop=federated.ClientLoop.REDUCE)}
+    variants = {
+        'plain': overhead.Variant(federated.ProcessConfig(secure=False)),
+        'plain, reduce loop': overhead.Variant(
+            federated.ProcessConfig(
+                secure=False, client_loop=federated.ClientLoop.REDUCE),
+            forms.RoundForm.AS_WRITTEN)}
     calls = []
     result = overhead.measure(
-        _model, store, configs, epochs=1, batch_size=4, rounds=2, threads=2,
+        _model, store, variants, epochs=1, batch_size=4, rounds=2, threads=2,
         progress=lambda: calls.append(1))
     self.assertEqual(sorted(result.seconds),
-                     sorted(list(configs) + list(overhead.FLOORS)))
+                     sorted(list(variants) + list(overhead.FLOORS)))
     for times in result.seconds.values():
       self.assertLen(times, 2)
       self.assertTrue(all(t > 0 for t in times))
-    self.assertEqual(sorted(result.worker_cpu_seconds), sorted(configs))
+    self.assertEqual(sorted(result.worker_cpu_seconds), sorted(variants))
     for times in result.worker_cpu_seconds.values():
       self.assertLen(times, 2)
       self.assertTrue(all(t >= 0 for t in times))
-    self.assertLen(calls, 3 * (len(configs) + len(overhead.FLOORS)))
+    self.assertLen(calls, 3 * (len(variants) + len(overhead.FLOORS)))
     self.assertEqual((result.clients, result.examples, result.threads),
                      (2, 13, 2))
     self.assertAllClose(
@@ -120,11 +124,12 @@ class OverheadTest(tf.test.TestCase):
         (result.median('plain') - result.median(overhead.STEP_PARALLEL))
         * 1e3 / 2)
 
-  def test_measure_refuses_a_config_named_like_a_floor(self):
+  def test_measure_refuses_a_variant_named_like_a_floor(self):
     store = _store(self.create_tempdir().full_path)
     with self.assertRaisesRegex(ValueError, 'floor'):
       overhead.measure(_model, store,
-                       {overhead.STEP_SERIAL: federated.ProcessConfig()},
+                       {overhead.STEP_SERIAL: overhead.Variant(
+                           federated.ProcessConfig())},
                        epochs=1, batch_size=4)
 
 
