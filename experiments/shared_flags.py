@@ -83,7 +83,11 @@ _CLIENT_EXAMPLES_PER_LABEL = flags.DEFINE_integer(
 # Federated training.
 _ALGORITHM = flags.DEFINE_enum_class(
     'algorithm', federated.Algorithm.FEDAVG, federated.Algorithm,
-    'fedavg (server SGD) or fedopt (server adam/yogi).')
+    'fedavg (server SGD), fedopt (server adam/yogi) or fedprox (fedavg with '
+    'a proximal client loss, --proximal_strength).')
+_PROXIMAL_STRENGTH = flags.DEFINE_float(
+    'proximal_strength', federated.ProcessConfig.proximal_strength,
+    "FedProx's mu: clients add mu/2 * ||w - w_start||^2 to their loss.")
 _SERVER_OPTIMIZER = flags.DEFINE_enum_class(
     'server_optimizer', federated.ServerOptimizer.ADAM,
     federated.ServerOptimizer, 'Server optimizer of fedopt.')
@@ -251,6 +255,11 @@ def validate() -> None:
     raise app.UsageError(
         '--algorithm=fedopt needs --server_optimizer=adam or yogi; for '
         'server SGD pass --algorithm=fedavg.')
+  if (_ALGORITHM.value == federated.Algorithm.FEDPROX and
+      _PROXIMAL_STRENGTH.value <= 0):
+    raise app.UsageError(
+        '--algorithm=fedprox needs --proximal_strength > 0 (mu = 0 is '
+        f'FedAvg); got {_PROXIMAL_STRENGTH.value}.')
 
 
 def experiment_config(output_dir: str,
@@ -302,6 +311,7 @@ def experiment_config(output_dir: str,
       client_momentum=_CLIENT_MOMENTUM.value,
       server_learning_rate=_SERVER_LR.value,
       server_optimizer=_SERVER_OPTIMIZER.value, secure=_SECURE.value,
+      proximal_strength=_PROXIMAL_STRENGTH.value,
       adaptive_clipping=_ADAPTIVE_CLIPPING.value))
 
 

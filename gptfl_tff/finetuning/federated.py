@@ -21,6 +21,15 @@ standard FL processes:
     learning rate 1.0 (McMahan et al. 2017).
   * FedOpt: the same, with a server Adam or Yogi optimizer (Reddi et al.
     2021).
+  * FedProx: FedAvg whose clients minimise their loss plus
+    `proximal_strength / 2 * ||w - w_round_start||^2` (Li et al. 2020; the
+    paper's Table 2 baseline). The client optimizer adds the proximal
+    gradient `proximal_strength * (w - w_round_start)` to each step's
+    gradient (`ProximalOptimizer`). TFF 0.87's `build_weighted_fed_prox` is
+    not used: its client step adds `proximal_strength * (w_round_start - w)`,
+    the wrong sign, which pushes clients away from the round's start (with
+    mu = 5 and client rate 0.2 a one-round update grows 25x;
+    `tests/finetuning/federated_test.py`).
 
 Secure aggregation is on by default for everything computed from client
 data:
@@ -53,6 +62,7 @@ step function the worker instantiates again on every client call
 (`ClientLoop`).
 """
 
+import collections
 import dataclasses
 import enum
 import hashlib
@@ -70,6 +80,7 @@ from gptfl_tff import models
 class Algorithm(enum.Enum):
   FEDAVG = 'fedavg'
   FEDOPT = 'fedopt'
+  FEDPROX = 'fedprox'
 
 
 class ClientLoop(enum.Enum):
@@ -100,7 +111,8 @@ class ProcessConfig:
   """Hyper-parameters of a federated learning process.
 
   Attributes:
-    algorithm: FedAvg (server SGD) or FedOpt (server adaptive optimizer).
+    algorithm: FedAvg (server SGD), FedOpt (server adaptive optimizer) or
+      FedProx (FedAvg with a proximal client loss).
     client_learning_rate: Client SGD learning rate.
     client_momentum: Client SGD momentum (0 for plain SGD). TFF resets the
       client optimizer state every round.
@@ -112,6 +124,7 @@ class ProcessConfig:
       early rounds from random init). Zeroing and the per-coordinate clipping
       and quantisation of the secure sum apply either way.
     client_loop: The clients' loop form (see `ClientLoop`).
+    proximal_strength: FedProx's mu (> 0; ignored by the other algorithms).
   """
 
   algorithm: Algorithm = Algorithm.FEDAVG
@@ -122,6 +135,7 @@ class ProcessConfig:
   secure: bool = True
   adaptive_clipping: bool = False
   client_loop: ClientLoop = ClientLoop.ITERATOR
+  proximal_strength: float = 0.01
 
   def __post_init__(self):
     if self.client_learning_rate <= 0 or self.server_learning_rate <= 0:
@@ -137,6 +151,12 @@ class ProcessConfig:
           'FedOpt needs an adaptive server optimizer (adam or yogi); for '
           'server SGD use the fedavg algorithm.'
       )
+    if self.algorithm == Algorithm.FEDPROX and self.proximal_strength <= 0:
+      raise ValueError(
+          'FedProx needs a positive proximal strength (mu); got '
+          f'{self.proximal_strength}. With mu = 0 it is FedAvg: use the '
+          'fedavg algorithm.'
+      )
 
 
 _LOOPS = {
@@ -145,11 +165,55 @@ _LOOPS = {
 }
 
 
+class ProximalOptimizer(tff.learning.optimizers.Optimizer):
+  """FedProx's local solver: another optimizer on loss + mu/2 ||w - w0||^2.
+
+  `w0` is the weights at the first step after `initialize`; TFF initialises
+  the client optimizer at the start of every client's round, so `w0` is the
+  round's start, the model the server broadcast. Each step adds
+  `mu * (w - w0)` to the gradients and hands them to the inner optimizer.
+  Hyper-parameters (learning rate, momentum) are the inner optimizer's.
+  """
+
+  def __init__(self, inner: tff.learning.optimizers.Optimizer,
+               proximal_strength: float):
+    if proximal_strength < 0:
+      raise ValueError(
+          f'proximal_strength must be >= 0, got {proximal_strength}.')
+    self._inner = inner
+    self._mu = proximal_strength
+
+  def initialize(self, specs):
+    return collections.OrderedDict(
+        inner=self._inner.initialize(specs),
+        start=tf.nest.map_structure(
+            lambda s: tf.zeros(s.shape, s.dtype), specs),
+        started=tf.constant(False))
+
+  def next(self, state, weights, gradients):
+    started = state['started']
+    start = tf.nest.map_structure(
+        lambda s, w: tf.where(started, s, w), state['start'], weights)
+    gradients = tf.nest.map_structure(
+        lambda g, w, s: g + self._mu * (w - s), gradients, weights, start)
+    inner, weights = self._inner.next(state['inner'], weights, gradients)
+    return collections.OrderedDict(
+        inner=inner, start=start, started=tf.constant(True)), weights
+
+  def get_hparams(self, state):
+    return self._inner.get_hparams(state['inner'])
+
+  def set_hparams(self, state, hparams):
+    state = collections.OrderedDict(state)
+    state['inner'] = self._inner.set_hparams(state['inner'], hparams)
+    return state
+
+
 def _server_optimizer(
     config: ProcessConfig,
 ) -> tff.learning.optimizers.Optimizer:
   lr = config.server_learning_rate
-  if config.algorithm == Algorithm.FEDAVG:
+  if config.algorithm != Algorithm.FEDOPT:
     return tff.learning.optimizers.build_sgdm(learning_rate=lr)
   if config.server_optimizer == ServerOptimizer.ADAM:
     return tff.learning.optimizers.build_adam(
@@ -197,7 +261,7 @@ def build_learning_process(
     model_fn: Callable[[], tff.learning.models.VariableModel],
     config: ProcessConfig,
 ) -> tff.learning.templates.LearningProcess:
-  """Builds weighted FedAvg / FedOpt (see module docstring).
+  """Builds weighted FedAvg / FedOpt / FedProx (see module docstring).
 
   Args:
     model_fn: Returns a fresh `tff.learning.models.VariableModel`.
@@ -215,12 +279,16 @@ def build_learning_process(
   else:
     model_aggregator = tff.aggregators.MeanFactory()
     metrics_aggregator = tff.learning.metrics.sum_then_finalize
+  client_optimizer = tff.learning.optimizers.build_sgdm(
+      learning_rate=config.client_learning_rate,
+      momentum=config.client_momentum or None,
+  )
+  if config.algorithm == Algorithm.FEDPROX:
+    client_optimizer = ProximalOptimizer(client_optimizer,
+                                         config.proximal_strength)
   return tff.learning.algorithms.build_weighted_fed_avg(
       model_fn,
-      client_optimizer_fn=tff.learning.optimizers.build_sgdm(
-          learning_rate=config.client_learning_rate,
-          momentum=config.client_momentum or None,
-      ),
+      client_optimizer_fn=client_optimizer,
       server_optimizer_fn=_server_optimizer(config),
       model_aggregator=model_aggregator,
       metrics_aggregator=metrics_aggregator,

@@ -215,6 +215,8 @@ def settings(config: ExperimentConfig) -> dict[str, Any]:
       'seed': config.seed}))
   out['initial_model'] = (stages.file_digest(config.initial_model)
                           if config.initial_model else None)
+  if config.process.algorithm != federated.Algorithm.FEDPROX:
+    del out['process.proximal_strength']  # Unused, so not a setting.
   return out
 
 

@@ -50,7 +50,11 @@ from gptfl_tff.finetuning import training_loop
 from gptfl_tff.orchestration import chain
 from gptfl_tff.tasks import base
 
-METHODS = ('fedavg_scratch', 'fedopt_scratch', 'gptfl_fedavg', 'gptfl_fedopt')
+# A method is an algorithm from random init (`{algorithm}_scratch`) or from
+# the pretrained model (`gptfl_{algorithm}`).
+METHODS = tuple(
+    [f'{a.value}_scratch' for a in federated.Algorithm]
+    + [f'gptfl_{a.value}' for a in federated.Algorithm])
 SETTINGS = ('standard', 'unseen_george', 'unseen_nicolas', 'scarce',
             'skewed')
 
@@ -149,8 +153,13 @@ def runs(config: BenchmarkConfig):
           yield seed, setting, method, lr
 
 
+def _algorithm(method: str) -> federated.Algorithm:
+  (name,) = set(method.split('_')) - {'gptfl', 'scratch'}
+  return federated.Algorithm(name)
+
+
 def _is_fedopt(method: str) -> bool:
-  return 'fedopt' in method.split('_')
+  return _algorithm(method) == federated.Algorithm.FEDOPT
 
 
 def method_config(config: BenchmarkConfig, seed: int, setting: str,
@@ -167,7 +176,8 @@ def method_config(config: BenchmarkConfig, seed: int, setting: str,
 
   Returns:
     The run's `ExperimentConfig`: the setting's data and partition, the
-    seed, the client rate, and FedAvg (server SGD at 1.0) or FedOpt (the
+    seed, the client rate, and the method's algorithm: FedAvg or FedProx
+    (server SGD at 1.0; FedProx's mu from the template) or FedOpt (the
     server optimizer at `config.fedopt_server_learning_rate`).
   """
   template = config.chain.experiment
@@ -176,8 +186,7 @@ def method_config(config: BenchmarkConfig, seed: int, setting: str,
       template, seed=seed, data=dataclasses.replace(template.data, seed=seed),
       process=dataclasses.replace(
           template.process, client_learning_rate=lr,
-          algorithm=(federated.Algorithm.FEDOPT if fedopt
-                     else federated.Algorithm.FEDAVG),
+          algorithm=_algorithm(method),
           server_learning_rate=(config.fedopt_server_learning_rate if fedopt
                                 else 1.0))))
 
@@ -308,13 +317,13 @@ def summarize(config: BenchmarkConfig, params_per_client: int
   return summary
 
 
-_NAMES = {
-    'synthetic_only': 'synthetic-only (pretrained, no FL)',
-    'fedavg_scratch': 'FedAvg from scratch',
-    'fedopt_scratch': 'FedOpt from scratch',
-    'gptfl_fedavg': 'GPT-FL + FedAvg',
-    'gptfl_fedopt': 'GPT-FL + FedOpt',
-}
+_ALGORITHM_NAMES = {'fedavg': 'FedAvg', 'fedopt': 'FedOpt',
+                    'fedprox': 'FedProx'}
+_NAMES = {'synthetic_only': 'synthetic-only (pretrained, no FL)'}
+_NAMES.update({f'{a}_scratch': f'{name} from scratch'
+               for a, name in _ALGORITHM_NAMES.items()})
+_NAMES.update({f'gptfl_{a}': f'GPT-FL + {name}'
+               for a, name in _ALGORITHM_NAMES.items()})
 
 
 def format_markdown(summary: dict[str, Any], rounds: int) -> str:

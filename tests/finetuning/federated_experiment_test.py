@@ -116,6 +116,14 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertNotIn('dirichlet_alpha', first)
     self.assertEqual(first, fe.settings(dataclasses.replace(
         config, dirichlet_alpha=0.9)))
+    # Nor does FedProx's mu, unless the algorithm is FedProx.
+    self.assertNotIn('process.proximal_strength', first)
+    self.assertEqual(first, fe.settings(dataclasses.replace(
+        config, process=dataclasses.replace(config.process,
+                                            proximal_strength=0.5))))
+    prox = dataclasses.replace(config, process=dataclasses.replace(
+        config.process, algorithm=fe.federated.Algorithm.FEDPROX))
+    self.assertEqual(fe.settings(prox)['process.proximal_strength'], 0.01)
 
   def test_finetune_defaults_come_from_the_task(self):
     d = fe.tasks.get('fsdd').defaults

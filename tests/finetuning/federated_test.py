@@ -139,6 +139,9 @@ class ProcessTest(tf.test.TestCase, parameterized.TestCase):
       ('fedopt_adam_secure', federated.ProcessConfig(
           algorithm=federated.Algorithm.FEDOPT, client_learning_rate=0.2,
           server_learning_rate=0.05)),
+      ('fedprox_secure', federated.ProcessConfig(
+          algorithm=federated.Algorithm.FEDPROX, client_learning_rate=0.2,
+          proximal_strength=0.1)),
       ('fedopt_yogi_secure', federated.ProcessConfig(
           algorithm=federated.Algorithm.FEDOPT, client_learning_rate=0.2,
           server_learning_rate=0.05,
@@ -167,6 +170,92 @@ class ProcessTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(train['num_examples'], 72)
       losses.append(float(train['loss']))
     self.assertLess(losses[-1], 0.8 * losses[0])
+
+  def test_fedprox_pulls_clients_toward_the_round_start(self):
+    # One client, one round: the server takes the client's model. The
+    # proximal term must keep it nearer the start than FedAvg does, and more
+    # so with a larger mu.
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    store.write('c0', *_client_arrays(0))
+    moved = {}
+    for name, config in [
+        ('fedavg', federated.ProcessConfig(client_learning_rate=0.2)),
+        ('mu_small', federated.ProcessConfig(
+            client_learning_rate=0.2, proximal_strength=0.1,
+            algorithm=federated.Algorithm.FEDPROX)),
+        ('mu_large', federated.ProcessConfig(
+            client_learning_rate=0.2, proximal_strength=1.0,
+            algorithm=federated.Algorithm.FEDPROX))]:
+      process = federated.build_learning_process(
+          federated.create_tff_model_fn(_keras_model, _SHAPE), config)
+      round_fn = federated.build_round_computation(
+          process, federated.build_client_data_computation(_SHAPE, 3, 8))
+      state = federated.set_initial_weights(
+          process, process.initialize(), _keras_model())
+      state = round_fn(state, [(store.path('c0'), 1)]).state
+      moved[name] = np.linalg.norm(
+          process.get_model_weights(state).trainable[0])  # Start: zeros.
+    self.assertGreater(moved['fedavg'], 0.0)
+    self.assertLess(moved['mu_small'], 0.9 * moved['fedavg'])
+    self.assertLess(moved['mu_large'], 0.9 * moved['mu_small'])
+
+  def test_fedprox_matches_a_hand_written_proximal_step(self):
+    # Plain SGD on one full batch: w <- w - lr * (grad L(w) + mu (w - w0)).
+    x, y = _client_arrays(0)
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    store.write('c0', x, y)
+    lr, mu, steps = 0.3, 2.0, 3
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(_keras_model, _SHAPE),
+        federated.ProcessConfig(
+            algorithm=federated.Algorithm.FEDPROX, client_learning_rate=lr,
+            client_momentum=0.0, proximal_strength=mu, secure=False))
+    round_fn = federated.build_round_computation(
+        process, federated.build_client_data_computation(
+            _SHAPE, steps, len(y)))
+    model = _keras_model()
+    model.layers[-1].kernel.assign(
+        np.random.default_rng(1).normal(0, 0.5, (24, 3)))
+    state = federated.set_initial_weights(
+        process, process.initialize(), model)
+    got = process.get_model_weights(
+        round_fn(state, [(store.path('c0'), 5)]).state).trainable
+    start = [w.numpy() for w in model.trainable_weights]
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    for _ in range(steps):
+      with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x))
+      grads = tape.gradient(loss, model.trainable_weights)
+      for w, g, w0 in zip(model.trainable_weights, grads, start):
+        w.assign(w - lr * (g + mu * (w - w0)))
+    for a, b in zip(got, model.trainable_weights):
+      self.assertAllClose(a, b.numpy(), atol=1e-5)
+    self.assertNotAllClose(got[0], start[0])
+
+  def test_tff_fed_prox_still_pushes_away_from_the_start(self):
+    # Why FedProx is not TFF's `build_weighted_fed_prox` (TFF 0.87): its
+    # proximal gradient has the wrong sign. If an upgrade fixes it, this
+    # fails, and the project can use TFF's again.
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    store.write('c0', *_client_arrays(0))
+    moved = []
+    for mu in (0.0, 1.0):
+      process = tff.learning.algorithms.build_weighted_fed_prox(
+          federated.create_tff_model_fn(_keras_model, _SHAPE), mu,
+          client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.2))
+      round_fn = federated.build_round_computation(
+          process, federated.build_client_data_computation(_SHAPE, 3, 8))
+      state = federated.set_initial_weights(
+          process, process.initialize(), _keras_model())
+      state = round_fn(state, [(store.path('c0'), 1)]).state
+      moved.append(np.linalg.norm(
+          process.get_model_weights(state).trainable[0]))
+    self.assertGreater(moved[1], moved[0])
+
+  def test_fedprox_needs_a_positive_mu(self):
+    with self.assertRaisesRegex(ValueError, 'positive proximal strength'):
+      federated.ProcessConfig(algorithm=federated.Algorithm.FEDPROX,
+                              proximal_strength=0.0)
 
   def test_client_loops_train_alike(self):
     self.assertEqual(federated.ProcessConfig().client_loop,

@@ -33,6 +33,8 @@ def _write_run(folder, val, test):
 
 
 def _config(out, **kw):
+  kw.setdefault('methods', ('fedavg_scratch', 'fedopt_scratch',
+                            'gptfl_fedavg', 'gptfl_fedopt'))
   return benchmark.BenchmarkConfig(
       chain=chain.ChainConfig(experiment=fe.ExperimentConfig.for_task('fsdd'),
                               output_dir=out),
@@ -80,9 +82,11 @@ class BenchmarkTest(tf.test.TestCase):
     config = _config('/tmp', fedopt_server_learning_rate=0.02)
     fedavg = fe.federated.Algorithm.FEDAVG
     fedopt = fe.federated.Algorithm.FEDOPT
+    fedprox = fe.federated.Algorithm.FEDPROX
     expected = {
         'fedavg_scratch': (fedavg, 1.0), 'gptfl_fedavg': (fedavg, 1.0),
-        'fedopt_scratch': (fedopt, 0.02), 'gptfl_fedopt': (fedopt, 0.02)}
+        'fedopt_scratch': (fedopt, 0.02), 'gptfl_fedopt': (fedopt, 0.02),
+        'fedprox_scratch': (fedprox, 1.0), 'gptfl_fedprox': (fedprox, 1.0)}
     self.assertCountEqual(expected, benchmark.METHODS)
     for method, (algorithm, server_lr) in expected.items():
       with self.subTest(method):
