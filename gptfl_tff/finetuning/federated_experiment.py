@@ -36,6 +36,7 @@ from gptfl_tff import partition
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated
+from gptfl_tff.finetuning import forms
 from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 
@@ -277,3 +278,39 @@ def run(
   models.save_model(final, os.path.join(config.output_dir, FINAL_MODEL))
   stages.finish(config.output_dir)
   return rows
+
+
+def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
+  """Writes the run's fine-tuning round for a production stack.
+
+  The round is the learning process's `next` (clients' data as datasets of
+  `(features, labels)` batches) with the configured algorithm and
+  aggregators, in both production forms, with its initial server state:
+  the weights of `config.initial_model`, or the task's model initialised
+  with `config.seed` (see `forms.export_round`).
+
+  Args:
+    config: The run (task, model, process, initial model, seed).
+    folder: Output folder.
+
+  Returns:
+    The compiled round.
+
+  Raises:
+    errors.UserError: On a missing initial model, or (with secure
+      aggregation on) a round that fails the audit.
+  """
+  task = tasks.get(config.task)
+  if config.initial_model:
+    models.check_initial_model(config.initial_model)
+    initial = models.load_initial_model(config.initial_model)
+  else:
+    initial = task.create_model(config.model, config.seed)
+  shape = tuple(initial.input_shape[1:])
+  process = federated.build_learning_process(
+      federated.create_tff_model_fn(
+          lambda: task.create_model(config.model), shape), config.process)
+  state = federated.set_initial_weights(process, process.initialize(),
+                                        initial)
+  return forms.export_round(process.next, state, folder,
+                            secure=config.process.secure)

@@ -45,12 +45,16 @@ import collections
 import dataclasses
 import enum
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 from tensorflow_federated.proto.v0 import computation_pb2
+# TFF's public API has no type (de)serializer; the exported round's type
+# needs one.
+from tensorflow_federated.python.core.impl.types import type_serialization  # pylint: disable=g-direct-tensorflow-import
 
 from gptfl_tff import errors
 from gptfl_tff import io_utils
@@ -265,32 +269,61 @@ def _form_path(cache_dir: str, digest: str) -> str:
   return os.path.join(cache_dir, 'forms', digest + '.mrf.tfrecord')
 
 
-def _save_map_reduce_form(path: str,
-                          mrf: tff.backends.mapreduce.MapReduceForm) -> None:
-  """Writes an MRF's computations as one TFRecord file (temporary, rename)."""
+_DAF_FIELDS = ('server_prepare', 'server_to_client_broadcast', 'client_work',
+               'client_to_server_aggregation', 'server_result')
+_FORMS = {tff.backends.mapreduce.MapReduceForm: _MRF_FIELDS,
+          tff.backends.mapreduce.DistributeAggregateForm: _DAF_FIELDS}
+
+
+def save_form(path: str, form) -> None:
+  """Writes a compiled form's computations as one TFRecord file.
+
+  Each record is one serialized `computation_pb2.Computation`, in the
+  form's constructor order; the file is written under a temporary name and
+  renamed.
+
+  Args:
+    path: The file to write.
+    form: A `MapReduceForm` or `DistributeAggregateForm`.
+  """
   with io_utils.atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
-    for field in _MRF_FIELDS:
+    for field in _FORMS[type(form)]:
       writer.write(tff.framework.ConcreteComputation.get_proto(
-          getattr(mrf, field)).SerializeToString(deterministic=True))
+          getattr(form, field)).SerializeToString(deterministic=True))
 
 
-def _load_map_reduce_form(
+def load_form(path: str, form_class, type_signature: tff.FunctionType):
+  """Reads `save_form`'s file.
+
+  Args:
+    path: The file.
+    form_class: `MapReduceForm` or `DistributeAggregateForm`.
+    type_signature: The round's type (see `save_round_type`).
+
+  Returns:
+    The form.
+
+  Raises:
+    Exception: If the file is missing, damaged or not such a form.
+  """
+  comps = []
+  for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
+    comps.append(tff.framework.ConcreteComputation(
+        computation_proto=computation_pb2.Computation.FromString(record),
+        context_stack=tff.framework.get_context_stack()))
+  return form_class(type_signature, *comps)
+
+
+def _load_cached_form(
     path: str, type_signature: tff.FunctionType,
 ) -> Optional[tff.backends.mapreduce.MapReduceForm]:
-  """Reads `_save_map_reduce_form`'s file; `None` if absent or unreadable."""
+  """A cached MRF; `None` if absent or unreadable (then compiled again)."""
   if not os.path.exists(path):
     return None
   try:
-    comps = []
-    for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
-      proto = computation_pb2.Computation()
-      proto.ParseFromString(record)
-      comps.append(tff.framework.ConcreteComputation(
-          computation_proto=proto,
-          context_stack=tff.framework.get_context_stack()))
-    return tff.backends.mapreduce.MapReduceForm(type_signature, *comps)
+    return load_form(path, tff.backends.mapreduce.MapReduceForm,
+                     type_signature)
   except Exception as e:  # pylint: disable=broad-except
-    # A damaged cache entry is compiled again and overwritten.
     logging.warning('Ignoring the unreadable compiled form %s (%s).', path, e)
     return None
 
@@ -323,8 +356,8 @@ def build_round(
   digest = runtime.computation_digest(comp) if cache_dir else None
   mrf = None
   if form == RoundForm.MAP_REDUCE and digest:
-    mrf = _load_map_reduce_form(_form_path(cache_dir, digest),
-                                comp.type_signature)
+    mrf = _load_cached_form(_form_path(cache_dir, digest),
+                            comp.type_signature)
   cached = mrf is not None
   if secure:
     compiled = audit(comp, cache_dir)
@@ -335,7 +368,7 @@ def build_round(
   if mrf is None:
     mrf = tff.backends.mapreduce.get_map_reduce_form_for_computation(comp)
   if digest and not cached:
-    _save_map_reduce_form(_form_path(cache_dir, digest), mrf)
+    save_form(_form_path(cache_dir, digest), mrf)
   run_form = tff.backends.mapreduce.get_computation_for_map_reduce_form(mrf)
   # The form returns an unnamed pair of structures without their Python
   # containers. Name the pair as the round names its result, then give the
@@ -353,3 +386,75 @@ def build_round(
 
   return tff.framework.ConcreteComputation.with_type(
       round_fn, comp.type_signature)
+
+
+# The files of an exported round (see `export_round`).
+EXPORT_MRF = 'map_reduce_form.tfrecord'
+EXPORT_DAF = 'distribute_aggregate_form.tfrecord'
+EXPORT_TYPE = 'round_type.pb'
+EXPORT_STATE = 'initial_state.npz'
+
+
+def export_round(comp: tff.Computation, initial_state: Any,
+                 folder: str, secure: bool = True) -> CompiledRound:
+  """Writes a round for a production stack (issue 12, item 4).
+
+  Writes, each under a temporary name then renamed:
+    * `map_reduce_form.tfrecord`, `distribute_aggregate_form.tfrecord`: the
+      forms' computations (`save_form`);
+    * `round_type.pb`: the round's serialized `tff.Type`, which both forms
+      need to be rebuilt;
+    * `initial_state.npz`: the server state's leaves (`leaf_00000`, ... in
+      `tf.nest.flatten` order, the order of the state's TFF type).
+
+  Args:
+    comp: The round, e.g. `process.next` (clients' data as datasets).
+    initial_state: The server state to start from.
+    folder: Output folder.
+    secure: Refuse (and write nothing) unless the compiled round passes the
+      secure-aggregation audit.
+
+  Returns:
+    The compiled round.
+
+  Raises:
+    InsecureAggregationError: With `secure`, if the audit fails.
+  """
+  compiled = compile_round(comp)
+  if secure:
+    check_secure(compiled)
+  save_form(os.path.join(folder, EXPORT_MRF), compiled.map_reduce_form)
+  save_form(os.path.join(folder, EXPORT_DAF),
+            compiled.distribute_aggregate_form)
+  with io_utils.atomic_path(os.path.join(folder, EXPORT_TYPE)) as tmp:
+    with open(tmp, 'wb') as f:
+      f.write(type_serialization.serialize_type(
+          comp.type_signature).SerializeToString(deterministic=True))
+  leaves = tf.nest.flatten(initial_state)
+  io_utils.atomic_save_npz(
+      os.path.join(folder, EXPORT_STATE),
+      **{f'leaf_{i:05d}': np.asarray(v) for i, v in enumerate(leaves)})
+  return compiled
+
+
+def load_round(folder: str) -> tuple[CompiledRound, list[np.ndarray]]:
+  """Reads `export_round`'s folder.
+
+  Args:
+    folder: An exported round's folder.
+
+  Returns:
+    `(compiled round, initial state leaves in tf.nest.flatten order)`.
+  """
+  with open(os.path.join(folder, EXPORT_TYPE), 'rb') as f:
+    type_signature = type_serialization.deserialize_type(
+        computation_pb2.Type.FromString(f.read()))
+  compiled = CompiledRound(
+      load_form(os.path.join(folder, EXPORT_MRF),
+                tff.backends.mapreduce.MapReduceForm, type_signature),
+      load_form(os.path.join(folder, EXPORT_DAF),
+                tff.backends.mapreduce.DistributeAggregateForm,
+                type_signature))
+  with np.load(os.path.join(folder, EXPORT_STATE)) as npz:
+    leaves = [npz[k] for k in sorted(npz.files)]
+  return compiled, leaves

@@ -234,8 +234,43 @@ class FormsTest(tf.test.TestCase, parameterized.TestCase):
       forms.build_round(plain, cache_dir=cache)
     self.assertIn('unreadable compiled form', logs.output[0])
     # It was compiled again and rewritten.
-    self.assertIsNotNone(forms._load_map_reduce_form(  # pylint: disable=protected-access
-        path, plain.type_signature))
+    self.assertIsInstance(
+        forms.load_form(path, tff.backends.mapreduce.MapReduceForm,
+                        plain.type_signature),
+        tff.backends.mapreduce.MapReduceForm)
+
+  def test_exported_round_loads_back_and_passes_the_audit(self):
+    folder = self.create_tempdir().full_path
+    process = _process(secure=True)
+    state = process.initialize()
+    forms.export_round(process.next, state, folder)
+    self.assertCountEqual(os.listdir(folder), [
+        forms.EXPORT_MRF, forms.EXPORT_DAF, forms.EXPORT_TYPE,
+        forms.EXPORT_STATE])
+    loaded, leaves = forms.load_round(folder)
+    forms.check_secure(loaded)  # Audited from the files alone.
+    self.assertTrue(loaded.map_reduce_form.type_signature.is_equivalent_to(
+        process.next.type_signature))
+    self.assertEqual(
+        forms.aggregation_intrinsics(loaded.distribute_aggregate_form),
+        {'federated_secure_sum_bitwidth'})
+    want = tf.nest.flatten(state)
+    self.assertLen(leaves, len(want))
+    for got, expected in zip(leaves, want):
+      self.assertAllEqual(got, expected)
+
+  def test_export_refuses_a_plain_round_and_writes_nothing(self):
+    folder = self.create_tempdir().full_path
+    process = _process(secure=False)
+    with self.assertRaises(forms.InsecureAggregationError):
+      forms.export_round(process.next, process.initialize(), folder)
+    self.assertEmpty(os.listdir(folder))
+    # Exported without the audit, the loaded forms still show the leak.
+    forms.export_round(process.next, process.initialize(), folder,
+                       secure=False)
+    loaded, _ = forms.load_round(folder)
+    with self.assertRaises(forms.InsecureAggregationError):
+      forms.check_secure(loaded)
 
   def test_intrinsic_uris_finds_nested_calls(self):
     client_int = tff.FederatedType(np.int32, tff.CLIENTS)
