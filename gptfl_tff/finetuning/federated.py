@@ -48,6 +48,8 @@ data:
     estimated with secure sums of per-client indicator bits.
   * Training metrics go through `tff.learning.metrics.secure_sum_then_finalize`
     (each metric clipped to a range and securely summed).
+  * The round's gradient diversity (paper Eq. 1) is measured from securely
+    summed per-client terms (`diversity.GradientDiversityFactory`).
 
 `tff.backends.test` contexts (see `runtime`) execute secure sums as plain
 sums of the same quantised integers, so simulation reproduces production
@@ -75,6 +77,7 @@ import tensorflow_federated as tff
 
 from gptfl_tff import io_utils
 from gptfl_tff import models
+from gptfl_tff.finetuning import diversity
 
 
 class Algorithm(enum.Enum):
@@ -279,6 +282,9 @@ def build_learning_process(
   else:
     model_aggregator = tff.aggregators.MeanFactory()
     metrics_aggregator = tff.learning.metrics.sum_then_finalize
+  # Every round also measures the gradient diversity of its client updates
+  # (paper Eq. 1), through secure sums (see `diversity`).
+  model_aggregator = diversity.GradientDiversityFactory(model_aggregator)
   client_optimizer = tff.learning.optimizers.build_sgdm(
       learning_rate=config.client_learning_rate,
       momentum=config.client_momentum or None,

@@ -61,8 +61,11 @@ CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
     'round_seconds', 'params_down', 'params_up', 'cumulative_params_down',
     'cumulative_params_up', 'val_loss', 'val_accuracy', 'test_loss',
-    'test_accuracy',
+    'test_accuracy', 'gradient_diversity',
 )
+# Columns added after the first version; an older metrics.csv reads them as
+# empty.
+_NEW_COLUMNS = frozenset({'gradient_diversity'})
 
 _INT_COLUMNS = frozenset({
     'round', 'train_examples', 'params_down', 'params_up',
@@ -177,7 +180,8 @@ def read_metrics(path: str) -> list[dict[str, Any]]:
   """
   with open(path, newline='') as f:
     reader = csv.DictReader(f)
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())
+               and c not in _NEW_COLUMNS]
     if missing:
       raise ValueError(
           f'{path} is not a metrics.csv of this project: it lacks the '
@@ -187,7 +191,7 @@ def read_metrics(path: str) -> list[dict[str, Any]]:
     for line, raw in enumerate(reader, start=2):
       row = {}
       for column in CSV_COLUMNS:
-        cell = (raw[column] or '').strip()
+        cell = (raw.get(column) or '').strip()
         try:
           if not cell:
             row[column] = None
@@ -351,6 +355,7 @@ def run(
       seconds = time.perf_counter() - start
       state = output.state
       train = output.metrics['client_work']['train']
+      aggregator = output.metrics['aggregator']
       sent = num_params * len(clients)
       cumulative += sent
       row = dict.fromkeys(CSV_COLUMNS)
@@ -360,6 +365,7 @@ def run(
           'train_accuracy': float(train['sparse_categorical_accuracy']),
           'train_examples': int(train['num_examples']),
           'round_seconds': seconds,
+          'gradient_diversity': float(aggregator['gradient_diversity']),
           'params_down': sent,
           'params_up': sent,
           'cumulative_params_down': cumulative,

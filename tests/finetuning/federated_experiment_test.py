@@ -175,7 +175,10 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertEqual(after[:2], before[:2])
     reference = training_loop.read_metrics(
         os.path.join(root, 'whole', 'federated', 'metrics.csv'))
-    for key in ('train_loss', 'val_accuracy', 'test_accuracy'):
+    # Every round measured its gradient diversity (2 clients: >= 1/2).
+    self.assertTrue(all(r['gradient_diversity'] >= 0.5 for r in after))
+    for key in ('train_loss', 'val_accuracy', 'test_accuracy',
+                'gradient_diversity'):
       self.assertAllClose([r[key] for r in after],
                           [r[key] for r in reference], atol=1e-6)
     for got, want in zip(_weights(killed_dir),

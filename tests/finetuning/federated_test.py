@@ -218,8 +218,10 @@ class ProcessTest(tf.test.TestCase, parameterized.TestCase):
         np.random.default_rng(1).normal(0, 0.5, (24, 3)))
     state = federated.set_initial_weights(
         process, process.initialize(), model)
-    got = process.get_model_weights(
-        round_fn(state, [(store.path('c0'), 5)]).state).trainable
+    out = round_fn(state, [(store.path('c0'), 5)])
+    got = process.get_model_weights(out.state).trainable
+    # One client: Eq. 1's gradient diversity is exactly 1.
+    self.assertAllClose(out.metrics['aggregator']['gradient_diversity'], 1.0)
     start = [w.numpy() for w in model.trainable_weights]
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     for _ in range(steps):

@@ -105,6 +105,14 @@ class TrainingLoopTest(tf.test.TestCase):
     self.assertEqual([r['val_accuracy'] for r in rows], [None, 0.25])
     self.assertIsNone(rows[0]['train_examples'])
 
+  def test_read_metrics_reads_a_file_from_before_gradient_diversity(self):
+    old = [c for c in training_loop.CSV_COLUMNS if c != 'gradient_diversity']
+    path = self.create_tempfile(content=','.join(old) + '\n' + ','.join(
+        '1' if c == 'round' else '' for c in old) + '\n').full_path
+    (row,) = training_loop.read_metrics(path)
+    self.assertEqual(row['round'], 1)
+    self.assertIsNone(row['gradient_diversity'])
+
   def test_read_metrics_rejects_foreign_and_corrupt_files(self):
     path = self.create_tempfile(content='round,loss\n1,2\n').full_path
     with self.assertRaisesRegex(ValueError, 'lacks the columns'):
