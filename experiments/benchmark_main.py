@@ -42,7 +42,8 @@ _SEEDS = flags.DEFINE_list('bench_seeds', ['0', '1', '2'], 'Seeds.')
 _SETTINGS = flags.DEFINE_list(
     'bench_settings', list(benchmark.SETTINGS), 'Settings to run.')
 _METHODS = flags.DEFINE_list(
-    'bench_methods', list(benchmark.METHODS), 'Methods to run.')
+    'bench_methods', list(benchmark.DEFAULT_METHODS),
+    f'Methods to run, of {", ".join(benchmark.METHODS)}.')
 _LRS = flags.DEFINE_list(
     'bench_client_learning_rates', ['0.05'],
     'Candidate client rates of FL from scratch (chosen on validation).')

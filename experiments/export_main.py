@@ -20,7 +20,8 @@ Writes under {root_output_dir}/{experiment_name}/export/ the round (the
 learning process's `next`, with the algorithm and aggregators the flags
 choose) as MapReduceForm and DistributeAggregateForm, its type and the
 initial server state (`forms.export_round`), after the secure-aggregation
-audit; `forms.load_round` reads them back. Flags:
+audit (skipped with --nosecure_aggregation, which exports a plain round);
+`forms.load_round` reads them back. Flags:
 experiments/shared_flags.py.
 """
 

@@ -209,10 +209,16 @@ class Worker:
 _WORKER: Optional[Worker] = None
 
 
+# Part of every cache key: raise it when what the project derives from a
+# computation changes (its compilers, the audit's rules), so that no cache
+# entry made by older code is served.
+CACHE_VERSION = 'gptfl-cache-1'
+
+
 def computation_digest(comp: tff.Computation) -> str:
-  """SHA-256 of a computation's serialized proto and the TFF version."""
+  """SHA-256 of a computation's proto, the TFF version and CACHE_VERSION."""
   proto = tff.framework.ConcreteComputation.get_proto(comp)
-  digest = hashlib.sha256(tff.__version__.encode())
+  digest = hashlib.sha256(f'{tff.__version__}/{CACHE_VERSION}'.encode())
   digest.update(proto.SerializeToString(deterministic=True))
   return digest.hexdigest()
 

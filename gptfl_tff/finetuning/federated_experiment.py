@@ -33,6 +33,7 @@ import tensorflow as tf
 from gptfl_tff import errors
 from gptfl_tff import models
 from gptfl_tff import partition
+from gptfl_tff import runtime
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated
@@ -298,9 +299,11 @@ def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
 
   Raises:
     errors.UserError: On a missing initial model, or (with secure
-      aggregation on) a round that fails the audit.
+      aggregation on) a round that fails the audit. With secure aggregation
+      off, the round is exported without the audit.
   """
   task = tasks.get(config.task)
+  runtime.set_default_context(runtime.ContextKind.TEST)
   if config.initial_model:
     models.check_initial_model(config.initial_model)
     initial = models.load_initial_model(config.initial_model)

@@ -55,6 +55,9 @@ from gptfl_tff.tasks import base
 METHODS = tuple(
     [f'{a.value}_scratch' for a in federated.Algorithm]
     + [f'gptfl_{a.value}' for a in federated.Algorithm])
+# The grid's default: FedAvg and FedOpt (the paper's Table 1 methods).
+DEFAULT_METHODS = ('fedavg_scratch', 'fedopt_scratch', 'gptfl_fedavg',
+                   'gptfl_fedopt')
 SETTINGS = ('standard', 'unseen_george', 'unseen_nicolas', 'scarce',
             'skewed')
 
@@ -83,7 +86,7 @@ class BenchmarkConfig:
   output_dir: str
   seeds: Sequence[int] = (0, 1, 2)
   settings: Sequence[str] = SETTINGS
-  methods: Sequence[str] = METHODS
+  methods: Sequence[str] = DEFAULT_METHODS
   client_learning_rates: Sequence[float] = (0.05,)
   finetune_client_learning_rates: Sequence[float] = (0.01,)
   fedopt_server_learning_rate: float = 0.01
@@ -105,6 +108,11 @@ class BenchmarkConfig:
         exp.process.server_optimizer == federated.ServerOptimizer.SGD):
       raise BenchmarkError(
           'FedOpt methods need --server_optimizer=adam or yogi.')
+    if (any(_algorithm(m) == federated.Algorithm.FEDPROX
+            for m in self.methods) and exp.process.proximal_strength <= 0):
+      raise BenchmarkError(
+          'FedProx methods need --proximal_strength > 0; got '
+          f'{exp.process.proximal_strength}.')
 
 
 def setting_config(

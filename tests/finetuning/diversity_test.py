@@ -59,9 +59,14 @@ class DiversityTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(out.measurements['gradient_diversity'], want,
                         rtol=rtol)
     self.assertEqual(out.measurements['gradient_diversity_clipped'], 0)
-    # The inner aggregator's result is untouched.
-    mean = sum(n * u for u, n in zip(updates, weights)) / sum(weights)
-    self.assertAllClose(np.concatenate(out.result), mean, atol=1e-5)
+    # The inner aggregator's result and state are untouched: the same as
+    # the inner aggregator's alone, bit for bit.
+    alone = inner().create(_VALUE, tff.TensorType(np.float32))
+    want_out = alone.next(alone.initialize(),
+                          [[u[:3], u[3:]] for u in updates], weights)
+    for got, expected in zip(out.result, want_out.result):
+      self.assertAllEqual(got, expected)
+    tf.nest.map_structure(self.assertAllEqual, out.state, want_out.state)
 
   def test_one_client_and_equal_clients(self):
     update = np.array([0.3, -0.1, 0.2, 0.05, 0.4], np.float32)

@@ -30,7 +30,9 @@ import tensorflow as tf
 
 from gptfl_tff import models
 from gptfl_tff import stages
+from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated_experiment as fe
+from gptfl_tff.finetuning import forms
 from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 from tests import fixtures
@@ -132,6 +134,23 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertEqual(fe.ExperimentConfig.for_task('fsdd', finetune=True)
                      .process.client_learning_rate,
                      d.finetune_client_learning_rate)
+
+  def test_export_writes_an_audited_round_with_the_initial_weights(self):
+    config = fe.ExperimentConfig.for_task(
+        'fsdd', data=base.DataConfig(data_dir=self.data), seed=4)
+    folder = os.path.join(self.create_tempdir().full_path, 'export')
+    fe.export(config, folder)
+    loaded, leaves = forms.load_round(folder)
+    forms.check_secure(loaded)
+    # The state starts from the task's model initialised with the seed.
+    want = tasks.get('fsdd').create_model(config.model, 4).get_weights()
+    got = [v for v in leaves if any(v.shape == w.shape for w in want)]
+    self.assertTrue(any(np.array_equal(got_v, want[0]) for got_v in got))
+    # A second export replaces the folder whole.
+    fe.export(config, folder)
+    self.assertLen(os.listdir(folder), 4)
+    self.assertEmpty([n for n in os.listdir(os.path.dirname(folder))
+                      if n.startswith('.export')])
 
   def test_missing_initial_model_is_a_user_error(self):
     with self.assertRaisesRegex(models.ModelFileError, 'random init'):

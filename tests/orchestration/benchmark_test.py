@@ -33,8 +33,6 @@ def _write_run(folder, val, test):
 
 
 def _config(out, **kw):
-  kw.setdefault('methods', ('fedavg_scratch', 'fedopt_scratch',
-                            'gptfl_fedavg', 'gptfl_fedopt'))
   return benchmark.BenchmarkConfig(
       chain=chain.ChainConfig(experiment=fe.ExperimentConfig.for_task('fsdd'),
                               output_dir=out),
@@ -77,6 +75,15 @@ class BenchmarkTest(tf.test.TestCase):
     with self.assertRaisesRegex(benchmark.BenchmarkError, 'server_optimizer'):
       grid(process=fe.federated.ProcessConfig(
           server_optimizer=fe.federated.ServerOptimizer.SGD))
+    with self.assertRaisesRegex(benchmark.BenchmarkError,
+                                'proximal_strength'):
+      benchmark.BenchmarkConfig(
+          chain=chain.ChainConfig(
+              experiment=fe.ExperimentConfig.for_task(
+                  'fsdd', process=fe.federated.ProcessConfig(
+                      proximal_strength=0.0)), output_dir='/tmp'),
+          output_dir='/tmp', settings=('standard',),
+          methods=('gptfl_fedprox',))
 
   def test_each_method_runs_its_algorithm(self):
     config = _config('/tmp', fedopt_server_learning_rate=0.02)
