@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Crash-safe file writing (temporary name, then rename) and flag helpers.
+"""Crash-safe file writing (temporary name, then rename), a file cache, and
+flag helpers.
 
 The flag helpers are what every binary shares: reading number-list flags
 with a clear usage error, and writing a run's resolved flags.
@@ -26,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 from absl import app
 from absl import flags
+from absl import logging
 import numpy as np
 
 
@@ -71,6 +73,33 @@ def atomic_save_npz(path: str, **arrays: np.ndarray) -> None:
   with atomic_path(path) as tmp:
     with open(tmp, 'wb') as f:
       np.savez(f, **arrays)
+
+
+def load_or_make(path: str, load: Callable[[str], Any],
+                 make: Callable[[], Any], save: Callable[[str, Any], None],
+                 what: str = 'cache entry') -> Any:
+  """A cache entry: loaded from `path`, or made and saved there.
+
+  Args:
+    path: The entry's file.
+    load: Reads the file; may raise on a damaged one.
+    make: Makes the value when there is no readable entry.
+    save: Writes the value to the file (atomically, e.g. `atomic_path`).
+    what: Names the entry in the warning about a damaged one.
+
+  Returns:
+    The loaded or made value. A damaged entry is logged, made again and
+    overwritten.
+  """
+  if os.path.exists(path):
+    try:
+      return load(path)
+    except Exception as e:  # pylint: disable=broad-except
+      logging.warning('Ignoring the unreadable %s %s (%s); making it again.',
+                      what, path, e)
+  value = make()
+  save(path, value)
+  return value
 
 
 def resolved_flags(*modules: str) -> dict[str, Any]:

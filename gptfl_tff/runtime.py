@@ -250,23 +250,23 @@ def compile_computation(comp: tff.Computation,
   """
   if not cache_dir:
     return _COMPILERS[kind](comp)
-  path = os.path.join(cache_dir, 'compiled',
-                      f'{kind.value}-{computation_digest(comp)}.pb')
-  if os.path.exists(path):
-    try:
-      with open(path, 'rb') as f:
-        proto = computation_pb2.Computation.FromString(f.read())
-      return tff.framework.ConcreteComputation(
-          computation_proto=proto,
-          context_stack=tff.framework.get_context_stack())
-    except Exception as e:  # pylint: disable=broad-except
-      logging.warning('Compiling again: unreadable cache entry %s (%s).',
-                      path, e)
-  compiled = _COMPILERS[kind](comp)
-  with io_utils.atomic_path(path) as tmp, open(tmp, 'wb') as f:
-    f.write(tff.framework.ConcreteComputation.get_proto(
-        compiled).SerializeToString(deterministic=True))
-  return compiled
+
+  def load(path):
+    with open(path, 'rb') as f:
+      proto = computation_pb2.Computation.FromString(f.read())
+    return tff.framework.ConcreteComputation(
+        computation_proto=proto,
+        context_stack=tff.framework.get_context_stack())
+
+  def save(path, compiled):
+    with io_utils.atomic_path(path) as tmp, open(tmp, 'wb') as f:
+      f.write(tff.framework.ConcreteComputation.get_proto(
+          compiled).SerializeToString(deterministic=True))
+
+  return io_utils.load_or_make(
+      os.path.join(cache_dir, 'compiled',
+                   f'{kind.value}-{computation_digest(comp)}.pb'),
+      load, lambda: _COMPILERS[kind](comp), save)
 
 
 def _release_default_context() -> None:

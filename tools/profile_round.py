@@ -69,6 +69,7 @@ def main():
   from gptfl_tff import runtime  # pylint: disable=g-import-not-at-top
   from gptfl_tff.finetuning import federated  # pylint: disable=g-import-not-at-top
   from gptfl_tff.finetuning import forms  # pylint: disable=g-import-not-at-top
+  from gptfl_tff.orchestration import overhead  # pylint: disable=g-import-not-at-top
 
   shape = audio.FrontEndConfig().feature_shape  # FSDD's: (94, 128).
   model_fn = lambda: models.create_keyword_model(shape, 10, seed=0)
@@ -94,30 +95,28 @@ def main():
     for c in range(n):
       store.write(f'c{c}', rng.normal(size=(8,) + shape),
                   rng.integers(0, 10, 8))
-    for loop, form in [
-        (federated.ClientLoop.ITERATOR, forms.RoundForm.MAP_REDUCE),
-        (federated.ClientLoop.ITERATOR, forms.RoundForm.AS_WRITTEN),
-        (federated.ClientLoop.REDUCE, forms.RoundForm.AS_WRITTEN)]:
-      for secure in (False, True):
-        config = federated.ProcessConfig(secure=secure, client_loop=loop)
-        process = federated.build_learning_process(
-            federated.create_tff_model_fn(model_fn, shape), config)
-        round_fn = forms.build_round(
-            federated.build_round_computation(process, one_batch), form)
-        state = process.initialize()
-        walls, cpus = [], []
-        for r in range(args.rounds + 1):
-          cpu = worker.cpu_seconds()
-          out, wall = timed(lambda: round_fn(state, [
-              (store.path(f'c{c}'), r) for c in range(n)]))
-          state = out.state
-          if r:
-            walls.append(wall)
-            cpus.append(worker.cpu_seconds() - cpu)
-        wall, cpu = statistics.median(walls), statistics.median(cpus)
-        rows.append([n, f'{form.value}, {loop.value} loop',
-                     'secure' if secure else 'plain', wall, cpu,
-                     wall * 1e3 / n, cpu * 1e3 / n])
+    # The variants the overhead benchmark times with --overhead_before.
+    for variant in overhead.default_variants(before=True).values():
+      config, form = variant.process, variant.form
+      process = federated.build_learning_process(
+          federated.create_tff_model_fn(model_fn, shape), config)
+      round_fn = forms.build_round(
+          federated.build_round_computation(process, one_batch), form)
+      state = process.initialize()
+      walls, cpus = [], []
+      for r in range(args.rounds + 1):
+        cpu = worker.cpu_seconds()
+        out, wall = timed(lambda: round_fn(state, [
+            (store.path(f'c{c}'), r) for c in range(n)]))
+        state = out.state
+        if r:
+          walls.append(wall)
+          cpus.append(worker.cpu_seconds() - cpu)
+      wall, cpu = statistics.median(walls), statistics.median(cpus)
+      rows.append([n, f'{form.value}, {config.client_loop.value} loop',
+                   'secure' if config.secure else 'plain', wall, cpu,
+                   wall * 1e3 / n, cpu * 1e3 / n])
+
   if rows:
     console.print_summary(
         'Fixed cost of client calls (every client trains on one batch of 8)',

@@ -247,7 +247,7 @@ def run(
     raise errors.UserError('A federated run needs an output folder.')
   task = tasks.get(config.task)
   if config.initial_model:
-    models.check_initial_model(config.initial_model)
+    models.check_initial_model(config.initial_model)  # Before any work.
   status = stages.begin(config.output_dir, 'federated', settings(config),
                         redo)
   metrics_path = os.path.join(config.output_dir, 'metrics.csv')
@@ -259,9 +259,7 @@ def run(
   def keras_model_fn():
     return task.create_model(config.model)
 
-  init_model = (models.load_initial_model(config.initial_model)
-                if config.initial_model
-                else task.create_model(config.model, config.seed))
+  init_model = _initial_model(config, task)
   process, state, rows = training_loop.run_simulation(
       keras_model_fn, init_model, splits.train.features, splits.train.labels,
       parts, eval_splits(task, splits), config.process, config.client_epochs,
@@ -279,6 +277,15 @@ def run(
   models.save_model(final, os.path.join(config.output_dir, FINAL_MODEL))
   stages.finish(config.output_dir)
   return rows
+
+
+def _initial_model(config: ExperimentConfig,
+                   task: base.Task) -> tf.keras.Model:
+  """Round 1's model: `config.initial_model`, or the task's, seeded."""
+  if config.initial_model:
+    models.check_initial_model(config.initial_model)
+    return models.load_initial_model(config.initial_model)
+  return task.create_model(config.model, config.seed)
 
 
 def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
@@ -304,11 +311,7 @@ def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
   """
   task = tasks.get(config.task)
   runtime.set_default_context(runtime.ContextKind.TEST)
-  if config.initial_model:
-    models.check_initial_model(config.initial_model)
-    initial = models.load_initial_model(config.initial_model)
-  else:
-    initial = task.create_model(config.model, config.seed)
+  initial = _initial_model(config, task)
   shape = tuple(initial.input_shape[1:])
   process = federated.build_learning_process(
       federated.create_tff_model_fn(

@@ -49,7 +49,6 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-from absl import logging
 import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
@@ -267,10 +266,6 @@ def audit(comp: tff.Computation,
   return compiled
 
 
-def _form_path(cache_dir: str, digest: str) -> str:
-  return os.path.join(cache_dir, 'forms', digest + '.mrf.tfrecord')
-
-
 _DAF_FIELDS = ('server_prepare', 'server_to_client_broadcast', 'client_work',
                'client_to_server_aggregation', 'server_result')
 _FORMS = {tff.backends.mapreduce.MapReduceForm: _MRF_FIELDS,
@@ -300,7 +295,8 @@ def load_form(path: str, form_class, type_signature: tff.FunctionType):
   Args:
     path: The file.
     form_class: `MapReduceForm` or `DistributeAggregateForm`.
-    type_signature: The round's type (see `save_round_type`).
+    type_signature: The round's type (`comp.type_signature` of the round
+      the form was compiled from).
 
   Returns:
     The form.
@@ -314,20 +310,6 @@ def load_form(path: str, form_class, type_signature: tff.FunctionType):
         computation_proto=computation_pb2.Computation.FromString(record),
         context_stack=tff.framework.get_context_stack()))
   return form_class(type_signature, *comps)
-
-
-def _load_cached_form(
-    path: str, type_signature: tff.FunctionType,
-) -> Optional[tff.backends.mapreduce.MapReduceForm]:
-  """A cached MRF; `None` if absent or unreadable (then compiled again)."""
-  if not os.path.exists(path):
-    return None
-  try:
-    return load_form(path, tff.backends.mapreduce.MapReduceForm,
-                     type_signature)
-  except Exception as e:  # pylint: disable=broad-except
-    logging.warning('Ignoring the unreadable compiled form %s (%s).', path, e)
-    return None
 
 
 def build_round(
@@ -355,22 +337,24 @@ def build_round(
   Raises:
     InsecureAggregationError: With `secure`, if the audit fails.
   """
-  digest = runtime.computation_digest(comp) if cache_dir else None
-  mrf = None
-  if form == RoundForm.MAP_REDUCE and digest:
-    mrf = _load_cached_form(_form_path(cache_dir, digest),
-                            comp.type_signature)
-  cached = mrf is not None
-  if secure:
-    compiled = audit(comp, cache_dir)
-    if compiled and not cached:
-      mrf = compiled.map_reduce_form
+  compiled = audit(comp, cache_dir) if secure else None
   if form == RoundForm.AS_WRITTEN:
     return comp
-  if mrf is None:
-    mrf = tff.backends.mapreduce.get_map_reduce_form_for_computation(comp)
-  if digest and not cached:
-    save_form(_form_path(cache_dir, digest), mrf)
+
+  def make():
+    if compiled:  # The audit compiled it already.
+      return compiled.map_reduce_form
+    return tff.backends.mapreduce.get_map_reduce_form_for_computation(comp)
+
+  if cache_dir:
+    mrf = io_utils.load_or_make(
+        os.path.join(cache_dir, 'forms',
+                     runtime.computation_digest(comp) + '.mrf.tfrecord'),
+        lambda path: load_form(path, tff.backends.mapreduce.MapReduceForm,
+                               comp.type_signature),
+        make, save_form, what='compiled form')
+  else:
+    mrf = make()
   run_form = tff.backends.mapreduce.get_computation_for_map_reduce_form(mrf)
   # The form returns an unnamed pair of structures without their Python
   # containers. Name the pair as the round names its result, then give the
@@ -401,7 +385,7 @@ def export_round(comp: tff.Computation, initial_state: Any,
                  folder: str, secure: bool = True) -> CompiledRound:
   """Writes a round for a production stack (issue 12, item 4).
 
-  Writes, each under a temporary name then renamed:
+  Writes:
     * `map_reduce_form.tfrecord`, `distribute_aggregate_form.tfrecord`: the
       forms' computations (`save_form`);
     * `round_type.pb`: the round's serialized `tff.Type`, which both forms

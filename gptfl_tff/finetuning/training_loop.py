@@ -415,9 +415,10 @@ def run_simulation(
 
   Builds the process (secure aggregation per `process_config`) on the
   project's TEST context, compiles the round to the form it runs (audited
-  when aggregation is secure; see `forms.build_round`), starts from `initial_model`'s weights (or the last checkpoint),
-  writes each client's examples to a temporary `ClientStore`, and runs `run`
-  with centralised evaluation.
+  when aggregation is secure; see `forms.build_round`), starts from
+  `initial_model`'s weights (or the last checkpoint), writes each client's
+  examples to a temporary `ClientStore`, and runs `run` with centralised
+  evaluation.
 
   Args:
     keras_model_fn: Builds the (uncompiled, logits) model.
