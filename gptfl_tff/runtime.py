@@ -33,9 +33,16 @@ prints "Exception ignored in: ... ServiceManager.__del__ ... AttributeError".
 Importing this module registers an `atexit` hook that drops TFF's default
 context while the interpreter is still whole, so that it is freed cleanly.
 
-Note: `worker_binary` serves insecure gRPC on all interfaces (it has no
-bind-address flag); Python reaches it through localhost. Run simulations on
-trusted hosts or behind a firewall.
+The worker's network (`WorkerNetwork`): `worker_binary` serves
+unauthenticated gRPC on all interfaces of its network namespace (it has no
+bind-address flag) and runs any TensorFlow graph it is sent, file reads
+included. By default the worker is started in a network namespace of its
+own, which holds only a loopback interface, and reached through a Unix
+socket in a folder only this user can enter (`worker_netns`): no port is
+open to other hosts, nor to other users of this host. Where the kernel
+refuses unprivileged namespaces, `AUTO` falls back to the stock worker on a
+TCP port of all interfaces and says so with a warning; `ISOLATED` refuses to
+start instead. `exposed_listeners` checks a running worker.
 
 Two kinds of context are provided, both on the same worker:
 
@@ -62,9 +69,14 @@ import enum
 import functools
 import gc
 import hashlib
+import ipaddress
 import os
+import shutil
 import signal
+import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from typing import Optional
@@ -76,6 +88,7 @@ import tensorflow_federated as tff
 from tensorflow_federated.proto.v0 import computation_pb2
 
 from gptfl_tff import io_utils
+from gptfl_tff import worker_netns
 
 # Internal TFF helpers that the stock contexts pass to SyncExecutionContext.
 # They convert eager tensors to numpy on the way in and out.
@@ -89,6 +102,12 @@ _GRPC_OPTIONS = (
     ('grpc.max_send_message_length', _GRPC_MAX_MESSAGE_BYTES),
 )
 _START_TIMEOUT_SECONDS = 60.0
+# The worker's port inside its own network namespace (nothing else is there).
+_NAMESPACE_PORT = 10000
+# The program that starts the worker in its own namespace.
+_LAUNCHER = worker_netns.__file__
+# sockaddr_un.sun_path holds 108 bytes, the terminating NUL included.
+_MAX_SOCKET_PATH = 107
 
 
 class ContextKind(enum.Enum):
@@ -96,6 +115,14 @@ class ContextKind(enum.Enum):
 
   NATIVE = 'native'
   TEST = 'test'
+
+
+class WorkerNetwork(enum.Enum):
+  """Where the local worker's gRPC port is reachable from."""
+
+  AUTO = 'auto'  # ISOLATED where the kernel allows it, else OPEN + warning.
+  ISOLATED = 'isolated'  # Own network namespace; a Unix socket reaches it.
+  OPEN = 'open'  # TCP on all interfaces (the stock TFF behaviour).
 
 
 def worker_binary_path() -> str:
@@ -118,7 +145,10 @@ class Worker:
 
   Attributes:
     pid: The worker's process id.
-    port: The port it serves on (reached through localhost).
+    network: `WorkerNetwork.ISOLATED` or `WorkerNetwork.OPEN`: how it was
+      started (never `AUTO`).
+    address: The gRPC target Python reaches it through (`unix:...` or
+      `localhost:port`).
     concurrency: Its `max_concurrent_computation_calls`.
   """
 
@@ -126,6 +156,7 @@ class Worker:
       self,
       max_concurrent_computation_calls: int = -1,
       log_path: Optional[str] = None,
+      network: WorkerNetwork = WorkerNetwork.AUTO,
   ):
     """Starts the worker and waits until it serves.
 
@@ -134,10 +165,12 @@ class Worker:
         computations may run at once (non-positive: no limit).
       log_path: File that receives the worker's stdout and stderr. `None`
         discards them.
+      network: Where its port may be reachable from (see `WorkerNetwork`).
 
     Raises:
-      RuntimeError: If the binary is missing or does not start serving within
-        60 seconds.
+      RuntimeError: If the binary is missing, if `network` is `ISOLATED` and
+        the kernel refuses the namespace, or if the worker does not start
+        serving within 60 seconds.
     """
     binary = worker_binary_path()
     if not os.path.isfile(binary):
@@ -145,18 +178,46 @@ class Worker:
           f'TFF worker binary not found at {binary}. Reinstall '
           'tensorflow-federated from requirements.lock.'
       )
-    self.port = portpicker.pick_unused_port()
     self.concurrency = max_concurrent_computation_calls
-    args = [
-        binary,
-        f'--port={self.port}',
-        '--max_concurrent_computation_calls='
-        f'{max_concurrent_computation_calls}',
-    ]
+    self._lock = threading.Lock()
+    self._folder = None
+    self._process = None
     if log_path:
       self._log = open(log_path, 'ab')  # pylint: disable=consider-using-with
     else:
       self._log = subprocess.DEVNULL
+    atexit.register(self.close)
+    flags = [f'--max_concurrent_computation_calls='
+             f'{max_concurrent_computation_calls}']
+    if network != WorkerNetwork.OPEN:
+      refusal = self._start_isolated(binary, flags, log_path)
+      if refusal is None:
+        self.network = WorkerNetwork.ISOLATED
+        logging.info('TFF worker pid %d: own network namespace, reached '
+                     'through %s; no port open to the network.', self.pid,
+                     self.address)
+        return
+      if network == WorkerNetwork.ISOLATED:
+        self.close()
+        raise RuntimeError(
+            f'--worker_network=isolated: {refusal}. Enable unprivileged user '
+            'namespaces (sysctl kernel.unprivileged_userns_clone=1 or '
+            'user.max_user_namespaces > 0), or pass --worker_network=auto '
+            'or open on a trusted, firewalled host.')
+      logging.warning(
+          'TFF worker: %s, so it serves unauthenticated gRPC on all network '
+          'interfaces (port %d) while this simulation runs. Run on a trusted '
+          'host or behind a firewall.', refusal,
+          self._start_open(binary, flags, log_path))
+      self.network = WorkerNetwork.OPEN
+      return
+    port = self._start_open(binary, flags, log_path)
+    self.network = WorkerNetwork.OPEN
+    logging.warning(
+        'TFF worker: --worker_network=open, serving unauthenticated gRPC on '
+        'all network interfaces (port %d).', port)
+
+  def _spawn(self, args: list[str], target: str) -> None:
     self._process = subprocess.Popen(  # pylint: disable=consider-using-with
         args,
         stdin=subprocess.DEVNULL,
@@ -166,22 +227,63 @@ class Worker:
         close_fds=True,
     )
     self.pid = self._process.pid
-    self._lock = threading.Lock()
-    atexit.register(self.close)
-    channel = grpc.insecure_channel(f'localhost:{self.port}', _GRPC_OPTIONS)
+    self.address = target
+    channel = grpc.insecure_channel(target, _GRPC_OPTIONS)
     self.stub = tff.framework.RemoteExecutorGrpcStub(channel)
+
+  def _wait_ready(self, log_path: Optional[str]) -> Optional[int]:
+    """Waits until the worker serves; returns its exit code if it exits."""
     deadline = time.monotonic() + _START_TIMEOUT_SECONDS
     while not self.stub.is_ready:
-      if self._process.poll() is not None:
-        raise RuntimeError(
-            f'TFF worker exited with code {self._process.returncode} before '
-            f'serving; see {log_path or "its log (pass log_path)"}.'
-        )
+      code = self._process.poll()
+      if code is not None:
+        return code
       if time.monotonic() > deadline:
         self.close()
-        raise RuntimeError('TFF worker did not start serving within 60 s.')
+        raise RuntimeError('TFF worker did not start serving within 60 s; '
+                           f'see {log_path or "its log (pass log_path)"}.')
       time.sleep(0.05)
-    logging.info('TFF worker pid %d serving on port %d', self.pid, self.port)
+    return None
+
+  def _start_isolated(self, binary: str, flags: list[str],
+                      log_path: Optional[str]) -> Optional[str]:
+    """Starts the worker in its own network namespace (`worker_netns`).
+
+    Returns:
+      `None` once it serves, or why the kernel refused the namespace.
+
+    Raises:
+      RuntimeError: If the worker fails for another reason.
+    """
+    parent = tempfile.gettempdir()
+    if len(os.path.join(parent, 'gptfl_worker_XXXXXXXX', 'worker.sock')
+           ) > _MAX_SOCKET_PATH:
+      parent = '/tmp'
+    self._folder = tempfile.mkdtemp(prefix='gptfl_worker_', dir=parent)
+    path = os.path.join(self._folder, 'worker.sock')
+    self._spawn([sys.executable, _LAUNCHER, path,
+                 str(_NAMESPACE_PORT), binary, f'--port={_NAMESPACE_PORT}',
+                 *flags], f'unix:{path}')
+    code = self._wait_ready(log_path)
+    if code == worker_netns.EXIT_NO_NAMESPACE:
+      return 'the kernel refused a private network namespace'
+    if code is not None:
+      raise RuntimeError(
+          f'TFF worker exited with code {code} before serving; see '
+          f'{log_path or "its log (pass log_path)"}.')
+    return None
+
+  def _start_open(self, binary: str, flags: list[str],
+                  log_path: Optional[str]) -> int:
+    """Starts the stock worker on a TCP port of all interfaces."""
+    port = portpicker.pick_unused_port()
+    self._spawn([binary, f'--port={port}', *flags], f'localhost:{port}')
+    code = self._wait_ready(log_path)
+    if code is not None:
+      raise RuntimeError(
+          f'TFF worker exited with code {code} before serving; see '
+          f'{log_path or "its log (pass log_path)"}.')
+    return port
 
   def cpu_seconds(self) -> float:
     """CPU seconds (user + system) the worker has used so far."""
@@ -189,24 +291,108 @@ class Worker:
       fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
+  def peak_memory_mb(self) -> float:
+    """The worker's peak resident memory so far (VmHWM), in MiB."""
+    with open(f'/proc/{self.pid}/status', encoding='ascii') as f:
+      for line in f:
+        if line.startswith('VmHWM:'):
+          return int(line.split()[1]) / 1024.0
+    return 0.0
+
   def alive(self) -> bool:
-    return self._process.poll() is None
+    return self._process is not None and self._process.poll() is None
 
   def close(self) -> None:
     """Stops the worker; safe to call more than once."""
     with self._lock:
-      if self._process.poll() is None:
+      if self._process is not None and self._process.poll() is None:
         self._process.send_signal(signal.SIGINT)
         try:
           self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
           self._process.kill()
           self._process.wait()
+      if self._folder:
+        shutil.rmtree(self._folder, ignore_errors=True)
       if self._log is not subprocess.DEVNULL and not self._log.closed:
         self._log.close()
 
 
 _WORKER: Optional[Worker] = None
+_NETWORK = WorkerNetwork.AUTO
+
+
+def set_worker_network(network: WorkerNetwork) -> None:
+  """Sets how this process's worker is started (see `WorkerNetwork`).
+
+  A running worker started otherwise is restarted by the next `get_worker`.
+
+  Args:
+    network: The setting; `AUTO` is the default.
+
+  Raises:
+    ValueError: If `network` is not a `WorkerNetwork`.
+  """
+  global _NETWORK
+  if not isinstance(network, WorkerNetwork):
+    raise ValueError(
+        f'Unknown worker network {network!r}; use one of '
+        f'{[n.value for n in WorkerNetwork]}.')
+  _NETWORK = network
+
+
+def _listening_sockets(pid: int) -> list[tuple[str, int]]:
+  """(address, port) of every listening TCP socket process `pid` holds."""
+  inodes = set()
+  for fd in os.listdir(f'/proc/{pid}/fd'):
+    try:
+      target = os.readlink(f'/proc/{pid}/fd/{fd}')
+    except OSError:
+      continue
+    if target.startswith('socket:['):
+      inodes.add(target[len('socket:['):-1])
+  found = []
+  for table, width in (('tcp', 8), ('tcp6', 32)):
+    with open(f'/proc/{pid}/net/{table}', encoding='ascii') as f:
+      next(f)
+      for line in f:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state != '0A' or inode not in inodes:  # 0A: TCP_LISTEN.
+          continue
+        address, port = local.split(':')
+        assert len(address) == width
+        # /proc prints each 32-bit word of the address in host (little
+        # endian) byte order.
+        raw = b''.join(bytes.fromhex(address[i:i + 8])[::-1]
+                       for i in range(0, width, 8))
+        family = socket.AF_INET if width == 8 else socket.AF_INET6
+        found.append((socket.inet_ntop(family, raw), int(port, 16)))
+  return found
+
+
+def exposed_listeners(pid: int) -> list[tuple[str, int]]:
+  """Listening TCP sockets of process `pid` that other hosts could reach.
+
+  A socket is reachable from other hosts when it is bound to an address
+  other than loopback (the wildcard included) in a network namespace that
+  has an interface other than `lo`.
+
+  Args:
+    pid: A process id (e.g. `get_worker().pid`).
+
+  Returns:
+    `(address, port)` pairs; empty when nothing is exposed.
+  """
+  with open(f'/proc/{pid}/net/dev', encoding='ascii') as f:
+    interfaces = {line.split(':')[0].strip() for line in list(f)[2:]}
+  if not interfaces - {'lo'}:
+    return []
+  exposed = []
+  for address, port in _listening_sockets(pid):
+    if not ipaddress.ip_address(address).is_loopback:
+      exposed.append((address, port))
+  return exposed
 
 
 # Part of every cache key: raise it when what the project derives from a
@@ -297,16 +483,17 @@ def get_worker(
     log_path: Optional file for the worker's output.
 
   Returns:
-    The running `Worker`.
+    The running `Worker`, started as `set_worker_network` says.
   """
   global _WORKER
   if _WORKER is not None and (
       not _WORKER.alive() or _WORKER.concurrency != clients_in_parallel
+      or _NETWORK not in (WorkerNetwork.AUTO, _WORKER.network)
   ):
     _WORKER.close()
     _WORKER = None
   if _WORKER is None:
-    _WORKER = Worker(clients_in_parallel, log_path)
+    _WORKER = Worker(clients_in_parallel, log_path, _NETWORK)
   return _WORKER
 
 

@@ -15,16 +15,19 @@
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
 from unittest import mock
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
 from gptfl_tff import runtime
+from gptfl_tff import worker_netns
 from gptfl_tff.finetuning import forms
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -173,6 +176,106 @@ class RuntimeTest(tf.test.TestCase):
   def test_unknown_kind_is_rejected(self):
     with self.assertRaisesRegex(ValueError, 'Unknown context kind'):
       runtime.create_context('fast')
+
+
+def _children(pid: int) -> list[int]:
+  with open(f'/proc/{pid}/task/{pid}/children', encoding='ascii') as f:
+    return [int(p) for p in f.read().split()]
+
+
+def _host_has_other_interface() -> bool:
+  with open('/proc/self/net/dev', encoding='ascii') as f:
+    return any(line.split(':')[0].strip() != 'lo' for line in list(f)[2:])
+
+
+def _namespaces_allowed() -> bool:
+  probe = subprocess.run(
+      [sys.executable, '-c', 'import sys; sys.path.insert(0, sys.argv[1]); '
+       'import worker_netns; worker_netns.enter_namespaces()',
+       os.path.dirname(worker_netns.__file__)],
+      capture_output=True, check=False)
+  return probe.returncode == 0
+
+
+class WorkerNetworkTest(tf.test.TestCase, parameterized.TestCase):
+
+  def tearDown(self):
+    runtime.set_worker_network(runtime.WorkerNetwork.AUTO)
+    runtime.shutdown()
+    super().tearDown()
+
+  def _secure_sum(self, values):
+    ctx = runtime.create_context(runtime.ContextKind.TEST)
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    with tff.framework.get_context_stack().install(ctx):
+      return total(values)
+
+  def test_isolated_worker_listens_in_its_own_namespace_only(self):
+    if not _namespaces_allowed():
+      self.skipTest('the kernel refuses unprivileged user namespaces')
+    runtime.set_worker_network(runtime.WorkerNetwork.ISOLATED)
+    self.assertEqual(self._secure_sum([1, 2, 3]), 6)  # Through the relay.
+    worker = runtime.get_worker()
+    self.assertEqual(worker.network, runtime.WorkerNetwork.ISOLATED)
+    self.assertStartsWith(worker.address, 'unix:')
+    self.assertNotEqual(os.readlink(f'/proc/{worker.pid}/ns/net'),
+                        os.readlink('/proc/self/ns/net'))
+    # It does listen (on all interfaces of its namespace, as always), but
+    # that namespace has only loopback.
+    self.assertNotEmpty(runtime._listening_sockets(worker.pid))  # pylint: disable=protected-access
+    self.assertEqual(runtime.exposed_listeners(worker.pid), [])
+    folder = os.path.dirname(worker.address[len('unix:'):])
+    self.assertEqual(stat.S_IMODE(os.stat(folder).st_mode), 0o700)
+
+  def test_open_worker_is_reported_as_exposed(self):
+    runtime.set_worker_network(runtime.WorkerNetwork.OPEN)
+    with self.assertLogs(level='WARNING') as logs:
+      worker = runtime.get_worker()
+    self.assertIn('all network interfaces', '\n'.join(logs.output))
+    self.assertEqual(self._secure_sum([1, 2, 3]), 6)
+    port = int(worker.address.rsplit(':', 1)[1])
+    expected = [('::', port)] if _host_has_other_interface() else []
+    self.assertEqual(runtime.exposed_listeners(worker.pid), expected)
+
+  def test_relay_dies_with_the_worker(self):
+    if not _namespaces_allowed():
+      self.skipTest('the kernel refuses unprivileged user namespaces')
+    runtime.set_worker_network(runtime.WorkerNetwork.ISOLATED)
+    worker = runtime.get_worker()
+    relays = _children(worker.pid)
+    self.assertLen(relays, 1)
+    runtime.shutdown()
+    self.assertTrue(_wait_gone(relays[0]), f'relay {relays[0]} survived')
+    self.assertFalse(os.path.exists(worker.address[len('unix:'):]))
+
+  @parameterized.named_parameters(
+      ('auto_falls_back', runtime.WorkerNetwork.AUTO),
+      ('isolated_refuses', runtime.WorkerNetwork.ISOLATED))
+  def test_kernel_refusing_the_namespace(self, network):
+    refusing = self.create_tempfile(
+        'refuse.py',
+        f'import sys\nsys.exit({worker_netns.EXIT_NO_NAMESPACE})\n')
+    runtime.set_worker_network(network)
+    with mock.patch.object(runtime, '_LAUNCHER', refusing.full_path):
+      if network == runtime.WorkerNetwork.ISOLATED:
+        with self.assertRaisesRegex(RuntimeError,
+                                    'worker_network=isolated.*refused'):
+          runtime.get_worker()
+        return
+      with self.assertLogs(level='WARNING') as logs:
+        worker = runtime.get_worker()
+    self.assertEqual(worker.network, runtime.WorkerNetwork.OPEN)
+    self.assertRegex('\n'.join(logs.output),
+                     'refused.*all network interfaces')
+    self.assertEqual(self._secure_sum([4, 5]), 9)
+
+  def test_unknown_network_is_rejected(self):
+    with self.assertRaisesRegex(ValueError, 'Unknown worker network'):
+      runtime.set_worker_network('closed')
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 
-workers_before=$(pgrep -f '/data/worker_binary --port' || true)
+workers_before=$(pgrep -x worker_binary || true)
 
 # BUILD files are generated from the imports; they must be up to date.
 .venv/bin/python tools/build_gen.py --check
@@ -30,7 +30,7 @@ bazel build //experiments/... //generation/...
 # (another job on this machine) are not leaks.
 sleep 1
 leaked=()
-for pid in $(pgrep -f '/data/worker_binary --port' || true); do
+for pid in $(pgrep -x worker_binary || true); do
   grep -qx "$pid" <<<"$workers_before" && continue
   ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
   parent=$(ps -o args= -p "$ppid" 2>/dev/null || true)
