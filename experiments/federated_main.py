@@ -20,12 +20,18 @@ r"""Federated training on any task, from random init or a saved model.
       --data_dir=../shared/data/cifar10-train.zip --dirichlet_alpha=0.1 \
       --max_minutes=60 --experiment_name=cifar_fedavg_a01
 
+  python -m experiments.federated_main \
+      --data_dir=../shared/data/fsdd-5speakers.zip --clients_per_speaker=20 \
+      --clients_per_round=100 --target_epsilon=3 --experiment_name=dp_eps3
+
 Writes flags.json and federated/ (metrics.csv, tensorboard/, checkpoints/,
-final_model.keras) under {root_output_dir}/{experiment_name}/. Rerunning the
+final_model.keras; privacy.json under DP) under
+{root_output_dir}/{experiment_name}/. Rerunning the
 same command resumes from the last checkpoint. Flags:
 experiments/shared_flags.py.
 """
 
+import json
 import os
 
 from absl import app
@@ -48,6 +54,13 @@ def main(argv):
       config, redo=shared_flags.redo_from() is not None, progress=True)
   shared_flags.write_flags(folder, config, __name__)
   last = rows[-1]
+  report = os.path.join(config.output_dir, federated_experiment.PRIVACY_FILE)
+  if config.process.dp is not None and os.path.exists(report):
+    with open(report, encoding='utf-8') as f:
+      spent = json.load(f)
+    print(f'User-level DP: epsilon {spent["epsilon"]:.2f} at delta '
+          f'{spent["delta"]:g} ({spent["accountant"]}; noise multiplier '
+          f'{spent["noise_multiplier"]:.3f}, {spent["sampling"]}).')
   console.print_summary(
       f'{config.process.algorithm.value} on {config.task}, {last["round"]} '
       f'rounds ({folder})', ['split', 'loss', 'accuracy'],

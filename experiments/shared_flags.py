@@ -32,10 +32,12 @@ from absl import app
 from absl import flags
 
 from gptfl_tff import io_utils
+from gptfl_tff import runtime
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import federated_experiment
+from gptfl_tff.finetuning import privacy
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
 from gptfl_tff.pretraining import pretrain
@@ -122,7 +124,27 @@ _SECURE = flags.DEFINE_bool(
     'compiled round before training).')
 _ADAPTIVE_CLIPPING = flags.DEFINE_bool(
     'adaptive_clipping', False,
-    'With secure aggregation, also clip update norms adaptively.')
+    'Clip update norms adaptively: the secure aggregator\'s clip, or under '
+    'DP the DP clip (from --dp_clip toward the median norm).')
+# Differential privacy (off unless a noise multiplier or a target is given).
+_DP_NOISE = flags.DEFINE_float(
+    'dp_noise_multiplier', None,
+    'User-level DP-FedAvg: Gaussian noise std over the clip (0: clipping '
+    'only). Exclusive with --target_epsilon.')
+_TARGET_EPSILON = flags.DEFINE_float(
+    'target_epsilon', None,
+    'User-level DP-FedAvg: calibrate the noise so that the round budget '
+    'spends at most this epsilon (at --dp_delta).')
+_DP_DELTA = flags.DEFINE_float(
+    'dp_delta', privacy.DPConfig.delta, 'Delta of the DP guarantee.')
+_DP_CLIP = flags.DEFINE_float(
+    'dp_clip', privacy.DPConfig.clip,
+    'L2 clip of client updates under DP (the initial clip with '
+    '--adaptive_clipping).')
+_DP_ACCOUNTANT = flags.DEFINE_enum_class(
+    'dp_accountant', privacy.DPConfig.accountant, privacy.Accountant,
+    'Privacy accountant: rdp, or pld (full participation only).',
+    case_sensitive=False)
 _INITIAL_MODEL = flags.DEFINE_string(
     'initial_model', None,
     'Saved Keras model file to start federated training from; unset: '
@@ -130,6 +152,12 @@ _INITIAL_MODEL = flags.DEFINE_string(
 _CLIENTS_IN_PARALLEL = flags.DEFINE_integer(
     'clients_in_parallel', -1,
     'Client computations the TFF worker runs at once (<= 0: no limit).')
+_WORKER_NETWORK = flags.DEFINE_enum_class(
+    'worker_network', runtime.WorkerNetwork.AUTO, runtime.WorkerNetwork,
+    'Where the local TFF worker\'s port is reachable from: isolated (own '
+    'network namespace, reached through a Unix socket), open (all '
+    'interfaces, the stock TFF worker), auto (isolated where the kernel '
+    'allows it, else open with a warning).', case_sensitive=False)
 # Runs.
 _ROOT_OUTPUT_DIR = flags.DEFINE_string(
     'root_output_dir', '/tmp/gptfl_tff', 'Root of all run outputs.')
@@ -230,7 +258,10 @@ def redo_from() -> Optional[str]:
 
 
 def validate() -> None:
-  """Checks the family's flags.
+  """Checks the family's flags and applies the process-wide ones.
+
+  `--worker_network` sets how this process's TFF worker starts
+  (`runtime.set_worker_network`).
 
   Raises:
     app.UsageError: On a bad value or combination, naming the flag.
@@ -260,6 +291,23 @@ def validate() -> None:
     raise app.UsageError(
         '--algorithm=fedprox needs --proximal_strength > 0 (mu = 0 is '
         f'FedAvg); got {_PROXIMAL_STRENGTH.value}.')
+  try:
+    _dp_config()
+  except ValueError as e:
+    raise app.UsageError(str(e)) from e
+  runtime.set_worker_network(_WORKER_NETWORK.value)
+
+
+def _dp_config() -> Optional[privacy.DPConfig]:
+  """The DP settings, or `None` without --dp_noise_multiplier and
+  --target_epsilon."""
+  if _DP_NOISE.value is None and _TARGET_EPSILON.value is None:
+    return None
+  return privacy.DPConfig(
+      noise_multiplier=_DP_NOISE.value, target_epsilon=_TARGET_EPSILON.value,
+      delta=_DP_DELTA.value, clip=_DP_CLIP.value,
+      adaptive_clipping=_ADAPTIVE_CLIPPING.value,
+      accountant=_DP_ACCOUNTANT.value)
 
 
 def experiment_config(output_dir: str,
@@ -312,7 +360,7 @@ def experiment_config(output_dir: str,
       server_learning_rate=_SERVER_LR.value,
       server_optimizer=_SERVER_OPTIMIZER.value, secure=_SECURE.value,
       proximal_strength=_PROXIMAL_STRENGTH.value,
-      adaptive_clipping=_ADAPTIVE_CLIPPING.value))
+      adaptive_clipping=_ADAPTIVE_CLIPPING.value, dp=_dp_config()))
 
 
 def chain_config(output_dir: str) -> chain.ChainConfig:

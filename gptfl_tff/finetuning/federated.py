@@ -52,6 +52,10 @@ data:
   * The round's gradient diversity (paper Eq. 1) is measured from securely
     summed per-client terms (`diversity.GradientDiversityFactory`).
 
+With `ProcessConfig.dp` set, the model updates are aggregated by user-level
+DP-FedAvg instead (`privacy`): clipped, securely summed, noised by the
+server, unweighted; the gradient-diversity measurement is then off.
+
 `tff.backends.test` contexts (see `runtime`) execute secure sums as plain
 sums of the same quantised integers, so simulation reproduces production
 arithmetic without the cryptography.
@@ -79,6 +83,7 @@ import tensorflow_federated as tff
 from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff.finetuning import diversity
+from gptfl_tff.finetuning import privacy
 
 
 class Algorithm(enum.Enum):
@@ -129,6 +134,8 @@ class ProcessConfig:
       and quantisation of the secure sum apply either way.
     client_loop: The clients' loop form (see `ClientLoop`).
     proximal_strength: FedProx's mu (> 0; ignored by the other algorithms).
+    dp: User-level differential privacy of the model updates (`None`: off;
+      see `privacy`). With `secure`, the DP sum is a secure sum.
   """
 
   algorithm: Algorithm = Algorithm.FEDAVG
@@ -140,6 +147,7 @@ class ProcessConfig:
   adaptive_clipping: bool = False
   client_loop: ClientLoop = ClientLoop.ITERATOR
   proximal_strength: float = 0.01
+  dp: Optional[privacy.DPConfig] = None
 
   def __post_init__(self):
     if self.client_learning_rate <= 0 or self.server_learning_rate <= 0:
@@ -286,6 +294,10 @@ def build_learning_process(
   # Every round also measures the gradient diversity of its client updates
   # (paper Eq. 1), through secure sums (see `diversity`).
   model_aggregator = diversity.GradientDiversityFactory(model_aggregator)
+  build = tff.learning.algorithms.build_weighted_fed_avg
+  if config.dp is not None:
+    model_aggregator = privacy.build_dp_factory(config.dp, config.secure)
+    build = tff.learning.algorithms.build_unweighted_fed_avg
   client_optimizer = tff.learning.optimizers.build_sgdm(
       learning_rate=config.client_learning_rate,
       momentum=config.client_momentum or None,
@@ -293,7 +305,7 @@ def build_learning_process(
   if config.algorithm == Algorithm.FEDPROX:
     client_optimizer = ProximalOptimizer(client_optimizer,
                                          config.proximal_strength)
-  return tff.learning.algorithms.build_weighted_fed_avg(
+  return build(
       model_fn,
       client_optimizer_fn=client_optimizer,
       server_optimizer_fn=_server_optimizer(config),

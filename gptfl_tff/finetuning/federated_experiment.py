@@ -21,6 +21,10 @@ model pretrained on synthetic data), train with resume, evaluate on the
 validation split (and the test split, reported only), and write metrics and
 the final model into the stage folder (`stages` rule: same settings resume
 or skip, other settings are refused).
+
+With differential privacy (`ProcessConfig.dp`), the noise is calibrated once
+the partition's client count is known, and the guarantee the run's round
+budget gives is written to `privacy.json` (`PRIVACY_FILE`).
 """
 
 import dataclasses
@@ -31,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from gptfl_tff import errors
+from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff import partition
 from gptfl_tff import runtime
@@ -38,11 +43,13 @@ from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import forms
+from gptfl_tff.finetuning import privacy
 from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 
 Partition = base.Partition
 FINAL_MODEL = 'final_model.keras'
+PRIVACY_FILE = 'privacy.json'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +226,59 @@ def settings(config: ExperimentConfig) -> dict[str, Any]:
                           if config.initial_model else None)
   if config.process.algorithm != federated.Algorithm.FEDPROX:
     del out['process.proximal_strength']  # Unused, so not a setting.
+  if config.process.dp is None:
+    del out['process.dp']  # Off: older runs' settings are unchanged.
   return out
+
+
+def private_process(config: ExperimentConfig,
+                    total_clients: int) -> federated.ProcessConfig:
+  """The run's process config with its DP noise calibrated (if DP is on).
+
+  Args:
+    config: The run.
+    total_clients: Clients in its partition.
+
+  Returns:
+    `config.process`, its `dp` resolved for `config.clients_per_round` of
+    `total_clients` clients over `config.rounds` rounds (`privacy.resolve`),
+    with the run's seed as the noise seed.
+
+  Raises:
+    errors.UserError: If no noise meets the target epsilon.
+  """
+  dp = config.process.dp
+  if dp is None:
+    return config.process
+  try:
+    dp = privacy.resolve(
+        dataclasses.replace(dp, noise_seed=config.seed),
+        config.clients_per_round, total_clients, config.rounds)
+  except ValueError as e:
+    raise errors.UserError(str(e)) from e
+  return dataclasses.replace(config.process, dp=dp)
+
+
+def privacy_report(config: ExperimentConfig,
+                   process: federated.ProcessConfig,
+                   total_clients: int) -> dict[str, Any]:
+  """The (epsilon, delta) guarantee of the run's round budget."""
+  dp = process.dp
+  per_round = dp.clients_per_round
+  return {
+      'noise_multiplier': dp.noise_multiplier,
+      'clip': dp.clip, 'adaptive_clipping': dp.adaptive_clipping,
+      'target_epsilon': config.process.dp.target_epsilon,
+      'epsilon': privacy.epsilon(dp.noise_multiplier, per_round,
+                                 total_clients, config.rounds, dp.delta,
+                                 dp.accountant),
+      'delta': dp.delta, 'accountant': dp.accountant.value,
+      'rounds': config.rounds, 'clients_per_round': per_round,
+      'total_clients': total_clients,
+      'sampling': ('all clients every round (add-or-remove-one)'
+                   if per_round >= total_clients else
+                   'fixed size without replacement (replace-one)'),
+  }
 
 
 def run(
@@ -255,6 +314,11 @@ def run(
     return training_loop.read_metrics(metrics_path)
   splits = splits or task.load(config.data)
   parts = create_partition(splits.train, config)
+  process_config = private_process(config, len(parts))
+  if process_config.dp is not None:
+    io_utils.atomic_write_json(
+        os.path.join(config.output_dir, PRIVACY_FILE),
+        privacy_report(config, process_config, len(parts)))
 
   def keras_model_fn():
     return task.create_model(config.model)
@@ -262,7 +326,7 @@ def run(
   init_model = _initial_model(config, task)
   process, state, rows = training_loop.run_simulation(
       keras_model_fn, init_model, splits.train.features, splits.train.labels,
-      parts, eval_splits(task, splits), config.process, config.client_epochs,
+      parts, eval_splits(task, splits), process_config, config.client_epochs,
       config.client_batch_size,
       training_loop.LoopConfig(
           config.rounds, config.clients_per_round, config.eval_every,
@@ -305,17 +369,24 @@ def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
     The compiled round.
 
   Raises:
-    errors.UserError: On a missing initial model, or (with secure
-      aggregation on) a round that fails the audit. With secure aggregation
-      off, the round is exported without the audit.
+    errors.UserError: On a missing initial model, a DP target epsilon
+      without a noise multiplier, or (with secure aggregation on) a round
+      that fails the audit. With secure aggregation off, the round is
+      exported without the audit.
   """
+  dp = config.process.dp
+  if dp is not None and dp.noise_multiplier is None:
+    raise errors.UserError(
+        'Export needs the DP noise itself: pass --dp_noise_multiplier (the '
+        'noise a --target_epsilon run chose is in its privacy.json).')
   task = tasks.get(config.task)
   runtime.set_default_context(runtime.ContextKind.TEST)
   initial = _initial_model(config, task)
   shape = tuple(initial.input_shape[1:])
   process = federated.build_learning_process(
       federated.create_tff_model_fn(
-          lambda: task.create_model(config.model), shape), config.process)
+          lambda: task.create_model(config.model), shape),
+      private_process(config, config.clients_per_round))
   state = federated.set_initial_weights(process, process.initialize(),
                                         initial)
   return forms.export_round(process.next, state, folder,

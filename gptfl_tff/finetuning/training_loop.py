@@ -365,7 +365,10 @@ def run(
           'train_accuracy': float(train['sparse_categorical_accuracy']),
           'train_examples': int(train['num_examples']),
           'round_seconds': seconds,
-          'gradient_diversity': float(aggregator['gradient_diversity']),
+          # Not measured under DP (it would not be private).
+          'gradient_diversity': (float(aggregator['gradient_diversity'])
+                                 if 'gradient_diversity' in aggregator
+                                 else None),
           'params_down': sent,
           'params_up': sent,
           'cumulative_params_down': cumulative,

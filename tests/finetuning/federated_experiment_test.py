@@ -18,6 +18,7 @@ the binary.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -28,11 +29,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import errors
 from gptfl_tff import models
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated_experiment as fe
 from gptfl_tff.finetuning import forms
+from gptfl_tff.finetuning import privacy
 from gptfl_tff.finetuning import training_loop
 from gptfl_tff.tasks import base
 from tests import fixtures
@@ -151,6 +154,27 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertLen(os.listdir(folder), 4)
     self.assertEmpty([n for n in os.listdir(os.path.dirname(folder))
                       if n.startswith('.export')])
+
+  def test_dp_run_reports_the_guarantee_of_its_calibrated_noise(self):
+    config = fe.ExperimentConfig.for_task(
+        'fsdd', data=base.DataConfig(data_dir=self.data), rounds=2,
+        clients_per_round=2, eval_every=0,
+        output_dir=self.create_tempdir().full_path)
+    self.assertNotIn('process.dp', fe.settings(config))  # Off: no setting.
+    config = dataclasses.replace(config, process=dataclasses.replace(
+        config.process, dp=privacy.DPConfig(target_epsilon=3.0, clip=0.5)))
+    self.assertEqual(fe.settings(config)['process.dp.target_epsilon'], 3.0)
+    fe.run(config)
+    with open(os.path.join(config.output_dir, fe.PRIVACY_FILE)) as f:
+      report = json.load(f)
+    clients = len(fixtures.SPEAKERS)
+    self.assertEqual(report['total_clients'], clients)
+    self.assertAllClose(report['noise_multiplier'], privacy.noise_for_epsilon(
+        3.0, 2, clients, 2, 1e-5))
+    self.assertBetween(report['epsilon'], 2.97, 3.0)
+    self.assertIn('without replacement', report['sampling'])
+    with self.assertRaisesRegex(errors.UserError, '--dp_noise_multiplier'):
+      fe.export(config, self.create_tempdir().full_path)
 
   def test_missing_initial_model_is_a_user_error(self):
     with self.assertRaisesRegex(models.ModelFileError, 'random init'):
