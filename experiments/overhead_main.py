@@ -16,11 +16,12 @@ r"""Benchmark: TFF round time / plain local-training time (FL overhead).
   python -m experiments.overhead_main \
       --data_dir=../shared/data/fsdd-5speakers.zip
 
-Workload: the task's training split dealt to 5 and to 100 equal clients
+Workload: the task's training split dealt to 5, 100 and 1,000 equal clients
 (`--overhead_clients`), all per round, the task's local epochs and batch
 size. Writes overhead.json under {root_output_dir}/{experiment_name}/ and
 prints a table: each TFF variant and floor, its ratio to the per-step floor,
-the milliseconds per client above it, and the worker's CPU seconds.
+the milliseconds per client above it, and the worker's CPU seconds; then the
+peak memory of this process and of the TFF worker after each client count.
 """
 
 import dataclasses
@@ -40,7 +41,7 @@ flags.adopt_module_key_flags(shared_flags)
 _OVERHEAD_ROUNDS = flags.DEFINE_integer(
     'overhead_rounds', 5, 'Measured rounds of each variant (median).')
 _OVERHEAD_CLIENTS = flags.DEFINE_list(
-    'overhead_clients', ['5', '100'],
+    'overhead_clients', ['5', '100', '1000'],
     'Clients per round, one measurement each; the training split is dealt '
     'at random to that many equal clients.')
 _OVERHEAD_BEFORE = flags.DEFINE_boolean(
@@ -92,6 +93,10 @@ def main(argv):
       ['clients', 'variant', 'median s', '/ step floor (parallel)',
        '/ step floor (serial)', 'ms/client above', '/ plain',
        'worker CPU s'], rows)
+  console.print_summary(
+      'Peak resident memory after each client count (MiB)',
+      ['clients', 'driver', 'TFF worker'],
+      [[n, r.driver_peak_mb, r.worker_peak_mb] for n, r in results.items()])
   io_utils.atomic_write_json(
       os.path.join(folder, 'overhead.json'),
       {str(n): dataclasses.asdict(r) for n, r in results.items()})

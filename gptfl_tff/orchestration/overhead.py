@@ -42,6 +42,7 @@ TFF worker's CPU seconds.
 import concurrent.futures
 import dataclasses
 import os
+import resource
 import statistics
 import tempfile
 import threading
@@ -77,6 +78,10 @@ class OverheadResult:
       variants are named by the caller, the floors by `FLOORS`.
     worker_cpu_seconds: TFF variant name -> CPU seconds the TFF worker used
       in each measured round.
+    driver_peak_mb: Peak resident memory of this Python process so far
+      (client counts are measured in the order given, so with ascending
+      counts it is the peak up to this count).
+    worker_peak_mb: The same for the TFF worker process.
   """
 
   clients: int
@@ -84,6 +89,8 @@ class OverheadResult:
   threads: int
   seconds: Mapping[str, tuple[float, ...]]
   worker_cpu_seconds: Mapping[str, tuple[float, ...]]
+  driver_peak_mb: float = 0.0
+  worker_peak_mb: float = 0.0
 
   def __post_init__(self):
     missing = [f for f in FLOORS if f not in self.seconds]
@@ -398,7 +405,10 @@ def measure(
       clients=len(clients), examples=sum(store.sizes.values()),
       threads=threads,
       seconds={k: tuple(v) for k, v in seconds.items()},
-      worker_cpu_seconds={k: tuple(v) for k, v in cpu.items()})
+      worker_cpu_seconds={k: tuple(v) for k, v in cpu.items()},
+      driver_peak_mb=resource.getrusage(
+          resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+      worker_peak_mb=worker.peak_memory_mb())
 
 
 def default_variants(before: bool) -> dict[str, Variant]:
