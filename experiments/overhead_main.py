@@ -44,21 +44,25 @@ _OVERHEAD_CLIENTS = flags.DEFINE_list(
     'overhead_clients', ['5', '100', '1000'],
     'Clients per round, one measurement each; the training split is dealt '
     'at random to that many equal clients.')
+_OVERHEAD_WORKERS = flags.DEFINE_list(
+    'overhead_workers', ['1'],
+    'Local TFF workers to split each round across, one measurement each '
+    '(e.g. 1,2; more than one: runtime.WorkerPool).')
 _OVERHEAD_BEFORE = flags.DEFINE_boolean(
     'overhead_before', True,
     'Also time the earlier round forms: as written, with the iterator and '
     "with TFF's default dataset-reduce client loop (before/after).")
 
 
-def _client_counts() -> list[int]:
+def _counts(holder: flags.FlagHolder, example: str) -> list[int]:
   try:
-    counts = [int(v) for v in _OVERHEAD_CLIENTS.value]
+    counts = [int(v) for v in holder.value]
   except ValueError:
     counts = []
   if not counts or min(counts) < 1:
     raise app.UsageError(
-        f'--overhead_clients must be positive integers, e.g. 5,100; got '
-        f'{",".join(_OVERHEAD_CLIENTS.value)}.')
+        f'--{holder.name} must be positive integers, e.g. {example}; got '
+        f'{",".join(holder.value)}.')
   return counts
 
 
@@ -67,20 +71,21 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if _OVERHEAD_ROUNDS.value < 1:
     raise app.UsageError('--overhead_rounds must be >= 1.')
-  counts = _client_counts()
+  counts = _counts(_OVERHEAD_CLIENTS, '5,100')
+  worker_counts = _counts(_OVERHEAD_WORKERS, '1,2')
   shared_flags.validate()
   folder = shared_flags.run_dir('overhead')
   config = shared_flags.experiment_config(folder)
   results = overhead.run(
       shared_flags.task(), config, counts, _OVERHEAD_ROUNDS.value,
-      _OVERHEAD_BEFORE.value, progress=True)
+      _OVERHEAD_BEFORE.value, progress=True, worker_counts=worker_counts)
   rows = []
-  for n, r in results.items():
+  for (n, w), r in results.items():
     for name in r.tff_variants() + list(overhead.FLOORS):
       cpu = r.worker_cpu_seconds.get(name)
       plain = name.replace('secure', 'plain')  # Same loop, plain mean.
       rows.append([
-          n, name, r.median(name), r.ratio(name),
+          n, w, name, r.median(name), r.ratio(name),
           r.ratio(name, overhead.STEP_SERIAL),
           r.ms_per_client_above(name),
           r.median(name) / r.median(plain)
@@ -88,18 +93,19 @@ def main(argv):
           statistics.median(cpu) if cpu else ''])
   console.print_summary(
       f'TFF round time vs the per-step floor (median of '
-      f'{_OVERHEAD_ROUNDS.value} rounds, {results[counts[0]].threads} '
-      'threads)',
-      ['clients', 'variant', 'median s', '/ step floor (parallel)',
+      f'{_OVERHEAD_ROUNDS.value} rounds, '
+      f'{next(iter(results.values())).threads} threads)',
+      ['clients', 'workers', 'variant', 'median s', '/ step floor (parallel)',
        '/ step floor (serial)', 'ms/client above', '/ plain',
        'worker CPU s'], rows)
   console.print_summary(
-      'Peak resident memory after each client count (MiB)',
-      ['clients', 'driver', 'TFF worker'],
-      [[n, r.driver_peak_mb, r.worker_peak_mb] for n, r in results.items()])
+      'Peak resident memory after each measurement (MiB)',
+      ['clients', 'workers', 'driver', 'TFF worker (largest)'],
+      [[n, w, r.driver_peak_mb, r.worker_peak_mb]
+       for (n, w), r in results.items()])
   io_utils.atomic_write_json(
       os.path.join(folder, 'overhead.json'),
-      {str(n): dataclasses.asdict(r) for n, r in results.items()})
+      {f'{n}/{w}': dataclasses.asdict(r) for (n, w), r in results.items()})
   shared_flags.write_flags(folder, config, __name__)
 
 

@@ -152,6 +152,16 @@ _INITIAL_MODEL = flags.DEFINE_string(
 _CLIENTS_IN_PARALLEL = flags.DEFINE_integer(
     'clients_in_parallel', -1,
     'Client computations the TFF worker runs at once (<= 0: no limit).')
+_WORKERS = flags.DEFINE_list(
+    'workers', [],
+    'Running TFF workers (host:port, two or more; start one per machine '
+    'with experiments.worker_main) to split each round\'s clients across; '
+    'empty: one local worker.')
+_CLIENT_STORE_DIR = flags.DEFINE_string(
+    'client_store_dir', None,
+    'Folder for the clients\' examples, read by the workers: with '
+    '--workers on several machines, a shared filesystem path; unset: a '
+    'local temporary folder.')
 _WORKER_NETWORK = flags.DEFINE_enum_class(
     'worker_network', runtime.WorkerNetwork.AUTO, runtime.WorkerNetwork,
     'Where the local TFF worker\'s port is reachable from: isolated (own '
@@ -351,6 +361,8 @@ def experiment_config(output_dir: str,
       initial_model=_INITIAL_MODEL.value or None,
       clients_in_parallel=_CLIENTS_IN_PARALLEL.value,
       output_dir=output_dir,
+      workers=tuple(_WORKERS.value),
+      client_store_dir=_CLIENT_STORE_DIR.value,
       **{k: v for k, v in task_defaulted.items() if v is not None})
   return dataclasses.replace(config, process=federated.ProcessConfig(
       algorithm=_ALGORITHM.value,

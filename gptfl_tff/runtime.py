@@ -63,6 +63,7 @@ Usage:
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel=5)
 """
 
+import asyncio
 import atexit
 import ctypes
 import enum
@@ -79,14 +80,16 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Optional
+from typing import Optional, Sequence
 
 from absl import logging
 import grpc
 import portpicker
+import tensorflow as tf
 import tensorflow_federated as tff
 from tensorflow_federated.proto.v0 import computation_pb2
 
+from gptfl_tff import errors
 from gptfl_tff import io_utils
 from gptfl_tff import worker_netns
 
@@ -497,6 +500,19 @@ def get_worker(
   return _WORKER
 
 
+def _executor_factory(stub, default_num_clients: int = 0):
+  """Executors on the worker behind `stub` (a `RemoteExecutorGrpcStub`)."""
+
+  def stack_fn(cardinalities):
+    if cardinalities.get(tff.CLIENTS) is None:
+      cardinalities[tff.CLIENTS] = default_num_clients
+    executor = tff.framework.RemoteExecutor(stub)
+    executor.set_cardinalities(cardinalities)
+    return executor
+
+  return tff.framework.ResourceManagingExecutorFactory(stack_fn)
+
+
 def create_context(
     kind: ContextKind,
     clients_in_parallel: int = -1,
@@ -527,17 +543,8 @@ def create_context(
         f'{[k.value for k in ContextKind]}.'
     )
   worker = get_worker(clients_in_parallel, log_path)
-
-  def stack_fn(cardinalities):
-    if cardinalities.get(tff.CLIENTS) is None:
-      cardinalities[tff.CLIENTS] = default_num_clients
-    executor = tff.framework.RemoteExecutor(worker.stub)
-    executor.set_cardinalities(cardinalities)
-    return executor
-
-  factory = tff.framework.ResourceManagingExecutorFactory(stack_fn)
   return tff.framework.SyncExecutionContext(
-      executor_fn=factory,
+      executor_fn=_executor_factory(worker.stub, default_num_clients),
       compiler_fn=functools.partial(compile_computation, kind=kind,
                                     cache_dir=cache_dir),
       transform_args=tensorflow_computation.transform_args,
@@ -577,6 +584,206 @@ def shutdown() -> None:
   if _WORKER is not None:
     _WORKER.close()
     _WORKER = None
+
+
+class WorkerError(errors.UserError, RuntimeError):
+  """A worker of a multi-worker simulation cannot be reached or used."""
+
+
+def _stub(address: str):
+  channel = grpc.insecure_channel(address, _GRPC_OPTIONS)
+  return tff.framework.RemoteExecutorGrpcStub(channel)
+
+
+def serve_worker(port: int, clients_in_parallel: int = -1) -> None:
+  """Replaces this process with a worker on `port` of all interfaces.
+
+  For the machines of a multi-machine simulation (`WorkerPool`); the worker
+  runs until it is stopped.
+
+  Args:
+    port: The port.
+    clients_in_parallel: Client computations it runs at once (<= 0: no
+      limit).
+  """
+  binary = worker_binary_path()
+  os.execv(binary, [binary, f'--port={port}',
+                    f'--max_concurrent_computation_calls={clients_in_parallel}'])
+
+
+def unreachable_workers(addresses: Sequence[str],
+                        timeout_seconds: float = 10.0) -> list[str]:
+  """The addresses among `addresses` whose worker does not answer.
+
+  Args:
+    addresses: gRPC targets (`host:port`, or `unix:PATH` for local workers).
+    timeout_seconds: How long to wait for each.
+
+  Returns:
+    The unreachable addresses, in the given order.
+  """
+  missing = []
+  for address in addresses:
+    channel = grpc.insecure_channel(address, _GRPC_OPTIONS)
+    try:
+      grpc.channel_ready_future(channel).result(timeout=timeout_seconds)
+    except grpc.FutureTimeoutError:
+      missing.append(address)
+    finally:
+      channel.close()
+  return missing
+
+
+# TFF's async context retries a retryable error (a worker that does not
+# answer) forever, backing off up to 30 s; the pool retries for a bounded
+# time and then names the worker.
+_RETRYING_INVOKE = tff.framework.AsyncExecutionContext.invoke.__wrapped__
+
+
+class _BoundedRetryContext(tff.framework.AsyncExecutionContext):
+  """`AsyncExecutionContext` that gives up on a worker after a while."""
+
+  def __init__(self, *args, retry_seconds: float, **kwargs):
+    super().__init__(*args, **kwargs)
+    self._retry_seconds = retry_seconds
+
+  async def invoke(self, comp, arg):
+    deadline = time.monotonic() + self._retry_seconds
+    delay = 0.5
+    while True:
+      try:
+        return await _RETRYING_INVOKE(self, comp, arg)
+      except tff.framework.RetryableError:
+        if time.monotonic() > deadline:
+          raise
+        await asyncio.sleep(delay)
+        delay = min(2 * delay, 8.0)
+
+
+class WorkerPool:
+  """Several `worker_binary` processes driven as one simulation.
+
+  Runs computations through TFF's mergeable-computation context
+  (`tff.framework.MergeableCompExecutionContext`): a computation with one
+  (logical) aggregation is compiled to `MergeableCompForm`; each worker runs
+  `up_to_merge` on its share of the clients, the partial aggregates are
+  merged, and `after_merge` finishes the round. The stock remote path does
+  not execute secure-sum intrinsics, so with `ContextKind.TEST` they are
+  first replaced by their bodies, as the TEST context does: each worker sums
+  its clients' quantised integers, and the partial sums are merged by
+  addition, which is exact, so the result is the one-worker result (tested
+  bit for bit).
+
+  Workers read the clients' data files themselves, so the files must be on
+  storage every worker can read (`check_readable`). A worker that stops
+  answering is retried for `retry_seconds` (it may come back at the same
+  address, and the round goes on); then the round fails with a
+  `WorkerError` naming it, and the run resumes from its last checkpoint when
+  rerun.
+  """
+
+  def __init__(self, addresses: Sequence[str],
+               kind: ContextKind = ContextKind.TEST,
+               retry_seconds: float = 60.0):
+    """Connects to the workers.
+
+    Args:
+      addresses: gRPC targets of running workers (`host:port`; a local
+        `Worker.address` works too).
+      kind: The compiler applied before splitting (see module docstring).
+      retry_seconds: How long a round waits for a worker that stopped
+        answering.
+
+    Raises:
+      WorkerError: If there are fewer than two addresses, or a worker does
+        not answer.
+    """
+    if len(addresses) < 2:
+      raise WorkerError(
+          f'--workers needs two or more host:port addresses; got '
+          f'{list(addresses)}. For one machine leave --workers empty.')
+    missing = unreachable_workers(addresses)
+    if missing:
+      raise WorkerError(
+          f'TFF workers not reachable: {", ".join(missing)}. Start one on '
+          'each machine (python -m experiments.worker_main --worker_port=P) '
+          'and check with python -m experiments.worker_main '
+          '--workers=HOST:PORT,...')
+    self.addresses = list(addresses)
+    self._kind = kind
+
+    def compile_fn(comp):
+      if kind == ContextKind.TEST:
+        comp = tff.backends.test.replace_secure_intrinsics_with_bodies(comp)
+      return tff.backends.native.compile_to_mergeable_comp_form(comp)
+
+    self._stubs = [_stub(a) for a in self.addresses]
+    self.context = tff.framework.MergeableCompExecutionContext(
+        [_BoundedRetryContext(
+            executor_fn=_executor_factory(stub),
+            retry_seconds=retry_seconds,
+            compiler_fn=tff.backends.native.desugar_and_transform_to_native,
+            transform_args=tensorflow_computation.transform_args,
+            transform_result=tensorflow_computation.transform_result)
+         for stub in self._stubs],
+        compiler_fn=compile_fn,
+        transform_args=tensorflow_computation.transform_args,
+        transform_result=tensorflow_computation.transform_result)
+
+  def check_readable(self, path: str) -> None:
+    """Checks that every worker sees `path` (a file of the client store).
+
+    Raises:
+      WorkerError: Naming each worker that cannot see it.
+    """
+
+    @tff.tensorflow.computation
+    def exists():
+      return tf.size(tf.io.matching_files(path)) > 0
+
+    blind = []
+    for address, stub in zip(self.addresses, self._stubs):
+      context = tff.framework.SyncExecutionContext(
+          executor_fn=_executor_factory(stub),
+          compiler_fn=tff.backends.native.desugar_and_transform_to_native,
+          transform_args=tensorflow_computation.transform_args,
+          transform_result=tensorflow_computation.transform_result)
+      with tff.framework.get_context_stack().install(context):
+        if not exists():
+          blind.append(address)
+    if blind:
+      raise WorkerError(
+          f'TFF workers {", ".join(blind)} cannot read {path}: client data '
+          'must be on storage every worker reads (a shared filesystem); '
+          'pass --client_store_dir=SHARED_FOLDER.')
+
+  def wrap(self, comp: tff.Computation):
+    """`comp` as a function that runs on the pool.
+
+    The result has the Python containers `comp`'s type names (the mergeable
+    context returns plain ones), so states restore as usual. A worker that
+    stops answering raises `WorkerError` naming it.
+    """
+    result_type = comp.type_signature.result
+
+    def call(*args):
+      try:
+        with tff.framework.get_context_stack().install(self.context):
+          result = comp(*args)
+      except Exception as e:  # pylint: disable=broad-except
+        missing = unreachable_workers(self.addresses, 5.0)
+        if not missing:
+          raise
+        raise WorkerError(
+            f'TFF workers stopped answering: {", ".join(missing)} '
+            f'({type(e).__name__}). Restart them and rerun the same '
+            'command: the run resumes from its last saved round.') from e
+      if not isinstance(result_type, tff.StructType):
+        return result
+      return tff.types.type_to_py_container(
+          tff.structure.from_container(result, recursive=True), result_type)
+
+    return call
 
 
 atexit.register(_release_default_context)

@@ -79,6 +79,12 @@ class ExperimentConfig:
     initial_model: Saved Keras model to start from (`None`: random init).
     clients_in_parallel: Client computations the TFF worker runs at once.
     output_dir: The run's stage folder.
+    workers: Running TFF workers (`host:port`) to split each round's
+      clients across; empty: one local worker. Not a setting: the result is
+      the same (`runtime.WorkerPool`).
+    client_store_dir: Where clients' examples are written for the workers
+      to read (shared storage with `workers`); `None`: a local temporary
+      folder.
   """
 
   task: str = 'fsdd'
@@ -102,6 +108,8 @@ class ExperimentConfig:
   initial_model: Optional[str] = None
   clients_in_parallel: int = -1
   output_dir: Optional[str] = None
+  workers: tuple[str, ...] = ()
+  client_store_dir: Optional[str] = None
 
   @classmethod
   def for_task(cls, task: str, finetune: bool = False,
@@ -335,7 +343,8 @@ def run(
       feature_dtype=task.feature_dtype,
       clients_in_parallel=config.clients_in_parallel,
       fingerprint=stages.fingerprint(settings(config)),
-      cache_dir=config.data.cache_dir, progress=progress)
+      cache_dir=config.data.cache_dir, progress=progress,
+      workers=config.workers, client_store_dir=config.client_store_dir)
   final = tf.keras.Model.from_config(init_model.get_config())
   process.get_model_weights(state).assign_weights_to(final)
   models.save_model(final, os.path.join(config.output_dir, FINAL_MODEL))

@@ -413,6 +413,8 @@ def run_simulation(
     cache_dir: Optional[str] = None,
     round_form: forms.RoundForm = forms.RoundForm.MAP_REDUCE,
     progress: bool = False,
+    workers: Sequence[str] = (),
+    client_store_dir: Optional[str] = None,
 ) -> tuple[tff.learning.templates.LearningProcess, Any, list[dict[str, Any]]]:
   """Simulates (or resumes) federated training of a partitioned train set.
 
@@ -444,12 +446,21 @@ def run_simulation(
       `forms.build_round` and `runtime.compile_computation`).
     round_form: The form of the round that runs.
     progress: Show a progress bar over rounds.
+    workers: Addresses of two or more running TFF workers to split each
+      round's clients across (`runtime.WorkerPool`); empty: this process's
+      local worker. Server-side computations (initialisation, reading the
+      weights) stay on the local worker.
+    client_store_dir: Folder the clients' examples are written to (in a
+      temporary subfolder, removed at the end), which every worker must be
+      able to read; `None`: the system's temporary folder.
 
   Returns:
     `(process, final_state, metric_rows)`.
 
   Raises:
     forms.InsecureAggregationError: If the audit finds a non-secure path.
+    runtime.WorkerError: If a worker cannot be reached, cannot read the
+      client data, or stops answering.
   """
   from gptfl_tff import evaluation  # pylint: disable=g-import-not-at-top
   shape = features.shape[1:]
@@ -463,12 +474,18 @@ def run_simulation(
               shape, client_epochs, client_batch_size, feature_dtype)),
       round_form,
       secure=audit and process_config.secure, cache_dir=cache_dir)
+  pool = runtime.WorkerPool(workers) if workers else None
+  if pool:
+    round_fn = pool.wrap(round_fn)
   state = federated.set_initial_weights(
       process, process.initialize(), initial_model)
   evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)
-  with tempfile.TemporaryDirectory(prefix='gptfl_clients_') as tmp:
+  with tempfile.TemporaryDirectory(prefix='gptfl_clients_',
+                                   dir=client_store_dir) as tmp:
     store = federated.ClientStore(tmp, shape, feature_dtype)
     store.write_partition(features, labels, parts)
+    if pool:
+      pool.check_readable(store.path(sorted(store.sizes)[0]) + '.y')
     logging.info('%d clients, %d train examples', len(parts),
                  sum(store.sizes.values()))
     state, rows = run(process, round_fn, store, state, config, evaluator,

@@ -81,7 +81,10 @@ class OverheadResult:
     driver_peak_mb: Peak resident memory of this Python process so far
       (client counts are measured in the order given, so with ascending
       counts it is the peak up to this count).
-    worker_peak_mb: The same for the TFF worker process.
+    worker_peak_mb: The same for the TFF worker process (the largest of
+      them with several workers, each started for this measurement).
+    workers: Local TFF workers the rounds ran on (`runtime.WorkerPool` when
+      more than one).
   """
 
   clients: int
@@ -91,6 +94,7 @@ class OverheadResult:
   worker_cpu_seconds: Mapping[str, tuple[float, ...]]
   driver_peak_mb: float = 0.0
   worker_peak_mb: float = 0.0
+  workers: int = 1
 
   def __post_init__(self):
     missing = [f for f in FLOORS if f not in self.seconds]
@@ -295,6 +299,7 @@ def measure(
     seed: int = 0,
     threads: int = 0,
     progress: Callable[[], None] = lambda: None,
+    workers: int = 1,
 ) -> OverheadResult:
   """Times TFF rounds of each variant and the same rounds as floors.
 
@@ -314,6 +319,8 @@ def measure(
     seed: Data-order seed.
     threads: Threads of the parallel floors; 0 means one per CPU core.
     progress: Called after each round of every variant.
+    workers: Local TFF workers to split the clients across (more than one:
+      fresh workers driven as a `runtime.WorkerPool`).
 
   Returns:
     An `OverheadResult`.
@@ -371,18 +378,28 @@ def measure(
   names = list(variants) + list(FLOORS)
   seconds = {name: [] for name in names}
   cpu = {name: [] for name in variants}
-  worker = runtime.get_worker(clients_in_parallel)
+  if workers > 1:
+    used = [runtime.Worker(clients_in_parallel) for _ in range(workers)]
+    pool = runtime.WorkerPool([w.address for w in used])
+    for entry in tff_rounds.values():
+      entry[0] = pool.wrap(entry[0])
+  else:
+    used = [runtime.get_worker(clients_in_parallel)]
+
+  def worker_cpu():
+    return sum(w.cpu_seconds() for w in used)
+
   try:
     for r in range(rounds + 1):
       args = [(store.path(c), federated.client_seed(seed, r, c))
               for c in clients]
       times = {}
       for name, entry in tff_rounds.items():
-        cpu_start = worker.cpu_seconds()
+        cpu_start = worker_cpu()
         times[name] = timed(
             lambda e=entry: e.__setitem__(1, e[0](e[1], args).state))
         if r > 0:
-          cpu[name].append(worker.cpu_seconds() - cpu_start)
+          cpu[name].append(worker_cpu() - cpu_start)
         progress()
       # The floors' data preparation (indexing numpy arrays) is not timed.
       items = [in_training_order(*arrays[c], seed, r, c, epochs)
@@ -398,9 +415,13 @@ def measure(
       if r > 0:
         for name in names:
           seconds[name].append(times[name])
+    worker_peak = max(w.peak_memory_mb() for w in used)
   finally:
     step_pool.close()
     epoch_pool.close()
+    if workers > 1:
+      for w in used:
+        w.close()
   return OverheadResult(
       clients=len(clients), examples=sum(store.sizes.values()),
       threads=threads,
@@ -408,7 +429,7 @@ def measure(
       worker_cpu_seconds={k: tuple(v) for k, v in cpu.items()},
       driver_peak_mb=resource.getrusage(
           resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-      worker_peak_mb=worker.peak_memory_mb())
+      worker_peak_mb=worker_peak, workers=workers)
 
 
 def default_variants(before: bool) -> dict[str, Variant]:
@@ -445,7 +466,8 @@ def run(
     rounds: int,
     before: bool,
     progress: bool = False,
-) -> dict[int, OverheadResult]:
+    worker_counts: Sequence[int] = (1,),
+) -> dict[tuple[int, int], OverheadResult]:
   """Measures every client count on the task's training split.
 
   The training examples are dealt at random (seeded) to `n` equal clients,
@@ -459,14 +481,16 @@ def run(
     rounds: Measured rounds per variant (after one warm-up round).
     before: Also time the earlier round forms (`default_variants`).
     progress: Show a progress bar.
+    worker_counts: Local TFF workers, one measurement each per client count.
 
   Returns:
-    Client count -> `OverheadResult`.
+    `(clients, workers)` -> `OverheadResult`.
   """
   train = task.load(config.data).train
   shape = train.features.shape[1:]
   variants = default_variants(before)
-  steps = len(client_counts) * (rounds + 1) * (len(variants) + len(FLOORS))
+  steps = (len(client_counts) * len(worker_counts) * (rounds + 1) *
+           (len(variants) + len(FLOORS)))
   results = {}
   with console.progress(steps, 'overhead', 'round',
                         enabled=progress) as bar, \
@@ -477,9 +501,11 @@ def run(
       store = federated.ClientStore(
           os.path.join(tmp, str(n)), shape, task.feature_dtype)
       store.write_partition(train.features, train.labels, parts)
-      bar.update(0, clients=n)
-      results[n] = measure(
-          lambda: task.create_model(config.model, seed=0), store, variants,
-          config.client_epochs, config.client_batch_size, rounds,
-          config.clients_in_parallel, config.seed, progress=bar.update)
+      for w in worker_counts:
+        bar.update(0, clients=n, workers=w)
+        results[(n, w)] = measure(
+            lambda: task.create_model(config.model, seed=0), store, variants,
+            config.client_epochs, config.client_batch_size, rounds,
+            config.clients_in_parallel, config.seed, progress=bar.update,
+            workers=w)
   return results

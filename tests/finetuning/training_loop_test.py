@@ -15,12 +15,14 @@
 
 import csv
 import os
+import re
 from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_federated as tff
 
+from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import forms
 from gptfl_tff.finetuning import training_loop
@@ -148,6 +150,79 @@ class TrainingLoopTest(tf.test.TestCase):
             model_fn, model_fn(), x, y, {'a': np.arange(6)},
             {'val': (x, y)}, federated.ProcessConfig(secure=True), 1, 2,
             training_loop.LoopConfig(rounds=1, clients_per_round=1))
+
+  def _simulate(self, output_dir, rounds, workers=()):
+    model_fn = lambda: tf.keras.Sequential([
+        tf.keras.Input((4,)),
+        tf.keras.layers.Dense(3, kernel_initializer='glorot_uniform')])
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60).astype(np.int32)
+    x = rng.normal(0, 0.5, (60, 4)).astype(np.float32)
+    x[np.arange(60), y] += 1.0
+    tf.keras.utils.set_random_seed(0)
+    init = model_fn()
+    parts = {f'c{k}': np.arange(k, 60, 6) for k in range(6)}
+    _, state, rows = training_loop.run_simulation(
+        model_fn, init, x, y, parts, {'val': (x, y)},
+        federated.ProcessConfig(client_learning_rate=0.3), 1, 4,
+        training_loop.LoopConfig(rounds=rounds, clients_per_round=5,
+                                 output_dir=output_dir, checkpoint_every=1),
+        fingerprint='two-workers', workers=workers)
+    return state, rows
+
+  def _weights(self, state):
+    return tf.nest.flatten(state.global_model_weights.trainable)
+
+  def test_two_workers_train_as_one(self):
+    one, rows_one = self._simulate(self.create_tempdir().full_path, 3)
+    workers = [runtime.Worker(), runtime.Worker()]
+    self.addCleanup(lambda: [w.close() for w in workers])
+    two, rows_two = self._simulate(self.create_tempdir().full_path, 3,
+                                   [w.address for w in workers])
+    for a, b in zip(self._weights(one), self._weights(two)):
+      self.assertAllEqual(a, b)
+    self.assertEqual([r['val_accuracy'] for r in rows_one],
+                     [r['val_accuracy'] for r in rows_two])
+    self.assertGreater(rows_one[-1]['val_accuracy'],
+                       rows_one[0]['val_accuracy'])  # It trained.
+
+  def test_dead_worker_is_named_and_the_run_resumes(self):
+    out = self.create_tempdir().full_path
+    first, second = runtime.Worker(), runtime.Worker()
+    self.addCleanup(first.close)
+    self._simulate(out, 1, [first.address, second.address])
+    pool = runtime.WorkerPool([first.address, second.address],
+                              retry_seconds=2.0)
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(x):
+      return tff.federated_secure_sum_bitwidth(x, 8)
+
+    self.assertEqual(pool.wrap(total)([1, 2, 3, 4]), 10)
+    second.close()  # Dies between rounds: the next round names it.
+    with self.assertRaisesRegex(runtime.WorkerError,
+                                'stopped answering: ' + re.escape(
+                                    second.address)):
+      pool.wrap(total)([1, 2, 3, 4])
+    with self.assertRaisesRegex(runtime.WorkerError, 'not reachable: ' +
+                                re.escape(second.address)):
+      self._simulate(out, 3, [first.address, second.address])
+    back = runtime.Worker()
+    self.addCleanup(back.close)
+    resumed, _ = self._simulate(out, 3, [first.address, back.address])
+    straight, _ = self._simulate(self.create_tempdir().full_path, 3)
+    for a, b in zip(self._weights(resumed), self._weights(straight)):
+      self.assertAllEqual(a, b)
+
+  def test_workers_must_read_the_client_data(self):
+    workers = [runtime.Worker(), runtime.Worker()]
+    self.addCleanup(lambda: [w.close() for w in workers])
+    pool = runtime.WorkerPool([w.address for w in workers])
+    with self.assertRaisesRegex(runtime.WorkerError,
+                                'cannot read /nonexistent/c0.y'):
+      pool.check_readable('/nonexistent/c0.y')
+    path = self.create_tempfile('c0.y').full_path
+    pool.check_readable(path)
 
   def test_bad_loop_config(self):
     with self.assertRaisesRegex(ValueError, 'rounds >= 1'):

@@ -13,6 +13,7 @@
 # limitations under the License.
 """Tests for gptfl_tff.orchestration.overhead (floors and timing plumbing)."""
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
@@ -42,7 +43,7 @@ def _store(path, sizes=(8, 5)):
   return store
 
 
-class OverheadTest(tf.test.TestCase):
+class OverheadTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_step_trainer_learns_and_resets_momentum(self):
     trainer = overhead.create_step_trainer(
@@ -92,7 +93,8 @@ class OverheadTest(tf.test.TestCase):
         for a, b in zip(weights, tff_weights):
           self.assertAllClose(a, b, atol=1e-5)
 
-  def test_measure_reports_every_round_of_every_variant(self):
+  @parameterized.named_parameters(('one_worker', 1), ('two_workers', 2))
+  def test_measure_reports_every_round_of_every_variant(self, workers):
     store = _store(self.create_tempdir().full_path)
     variants = {
         'plain': overhead.Variant(federated.ProcessConfig(secure=False)),
@@ -103,7 +105,9 @@ class OverheadTest(tf.test.TestCase):
     calls = []
     result = overhead.measure(
         _model, store, variants, epochs=1, batch_size=4, rounds=2, threads=2,
-        progress=lambda: calls.append(1))
+        progress=lambda: calls.append(1), workers=workers)
+    self.assertEqual(result.workers, workers)
+    self.assertGreater(result.worker_peak_mb, 10)
     self.assertEqual(sorted(result.seconds),
                      sorted(list(variants) + list(overhead.FLOORS)))
     for times in result.seconds.values():
@@ -112,7 +116,7 @@ class OverheadTest(tf.test.TestCase):
     self.assertEqual(sorted(result.worker_cpu_seconds), sorted(variants))
     for times in result.worker_cpu_seconds.values():
       self.assertLen(times, 2)
-      self.assertTrue(all(t >= 0 for t in times))
+      self.assertTrue(all(t > 0 for t in times))
     self.assertLen(calls, 3 * (len(variants) + len(overhead.FLOORS)))
     self.assertEqual((result.clients, result.examples, result.threads),
                      (2, 13, 2))
