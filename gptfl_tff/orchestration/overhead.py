@@ -64,6 +64,9 @@ STEP_SERIAL = 'step floor, serial'
 STEP_PARALLEL = 'step floor, parallel'
 EPOCH_PARALLEL = 'whole-epoch floor, parallel'
 FLOORS = (STEP_SERIAL, STEP_PARALLEL, EPOCH_PARALLEL)
+# The whole-epoch floor costs about 0.3 s per client call, so `run` times it
+# only up to this many clients.
+EPOCH_FLOOR_MAX_CLIENTS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +100,8 @@ class OverheadResult:
   workers: int = 1
 
   def __post_init__(self):
-    missing = [f for f in FLOORS if f not in self.seconds]
+    missing = [f for f in (STEP_SERIAL, STEP_PARALLEL)
+               if f not in self.seconds]
     if missing:
       raise ValueError(f'OverheadResult lacks the floors {missing}.')
 
@@ -300,6 +304,7 @@ def measure(
     threads: int = 0,
     progress: Callable[[], None] = lambda: None,
     workers: int = 1,
+    epoch_floor: bool = True,
 ) -> OverheadResult:
   """Times TFF rounds of each variant and the same rounds as floors.
 
@@ -321,6 +326,7 @@ def measure(
     progress: Called after each round of every variant.
     workers: Local TFF workers to split the clients across (more than one:
       fresh workers driven as a `runtime.WorkerPool`).
+    epoch_floor: Also time the whole-epoch floor.
 
   Returns:
     An `OverheadResult`.
@@ -375,7 +381,8 @@ def measure(
     fn()
     return time.perf_counter() - start
 
-  names = list(variants) + list(FLOORS)
+  floors = [f for f in FLOORS if epoch_floor or f != EPOCH_PARALLEL]
+  names = list(variants) + floors
   seconds = {name: [] for name in names}
   cpu = {name: [] for name in variants}
   if workers > 1:
@@ -408,9 +415,10 @@ def measure(
           [step_client(step_trainers[0], i) for i in items]))
       times[STEP_PARALLEL] = timed(lambda: weighted_average(
           step_pool.map(step_client, items)))
-      times[EPOCH_PARALLEL] = timed(lambda: weighted_average(
-          epoch_pool.map(epoch_client, items)))
-      for _ in FLOORS:
+      if epoch_floor:
+        times[EPOCH_PARALLEL] = timed(lambda: weighted_average(
+            epoch_pool.map(epoch_client, items)))
+      for _ in floors:
         progress()
       if r > 0:
         for name in names:
@@ -489,8 +497,9 @@ def run(
   train = task.load(config.data).train
   shape = train.features.shape[1:]
   variants = default_variants(before)
-  steps = (len(client_counts) * len(worker_counts) * (rounds + 1) *
-           (len(variants) + len(FLOORS)))
+  steps = sum(
+      len(worker_counts) * (rounds + 1) * (len(variants) + len(FLOORS) - (
+          n > EPOCH_FLOOR_MAX_CLIENTS)) for n in client_counts)
   results = {}
   with console.progress(steps, 'overhead', 'round',
                         enabled=progress) as bar, \
@@ -507,5 +516,5 @@ def run(
             lambda: task.create_model(config.model, seed=0), store, variants,
             config.client_epochs, config.client_batch_size, rounds,
             config.clients_in_parallel, config.seed, progress=bar.update,
-            workers=w)
+            workers=w, epoch_floor=n <= EPOCH_FLOOR_MAX_CLIENTS)
   return results
