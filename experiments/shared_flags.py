@@ -309,8 +309,7 @@ def validate() -> None:
 
 
 def _dp_config() -> Optional[privacy.DPConfig]:
-  """The DP settings, or `None` without --dp_noise_multiplier and
-  --target_epsilon."""
+  """The DP settings (`None` without a noise multiplier or target)."""
   if _DP_NOISE.value is None and _TARGET_EPSILON.value is None:
     return None
   return privacy.DPConfig(

@@ -69,8 +69,7 @@ def main(argv):
       'TFF workers', ['address', 'reachable'],
       [[w, 'no' if w in missing else 'yes'] for w in workers])
   if missing:
-    raise runtime.WorkerError(
-        f'TFF workers not reachable: {", ".join(sorted(missing))}.')
+    raise runtime.unreachable_error([w for w in workers if w in missing])
 
 
 if __name__ == '__main__':

@@ -65,7 +65,6 @@ Usage:
 
 import asyncio
 import atexit
-import ctypes
 import enum
 import functools
 import gc
@@ -80,7 +79,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from absl import logging
 import grpc
@@ -97,7 +96,6 @@ from gptfl_tff import worker_netns
 # They convert eager tensors to numpy on the way in and out.
 from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation  # pylint: disable=g-direct-tensorflow-import
 
-_PR_SET_PDEATHSIG = 1
 _GRPC_MAX_MESSAGE_BYTES = 2 * 1000 * 1000 * 1000
 _GRPC_OPTIONS = (
     ('grpc.max_message_length', _GRPC_MAX_MESSAGE_BYTES),
@@ -135,9 +133,12 @@ def worker_binary_path() -> str:
 
 
 def _die_with_parent() -> None:
-  """Runs in the forked child before exec: SIGKILL when the parent dies."""
-  libc = ctypes.CDLL('libc.so.6', use_errno=True)
-  libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+  """Runs in the forked child before exec: SIGKILL when the parent dies.
+
+  (Strictly, when the thread that started it exits: start workers from a
+  thread that lives as long as they should, such as the main thread.)
+  """
+  worker_netns.die_with_parent()
   # Detach from the terminal's process group so Ctrl-C reaches Python only;
   # Python then stops the worker through `close`.
   os.setpgid(0, 0)
@@ -159,7 +160,7 @@ class Worker:
       self,
       max_concurrent_computation_calls: int = -1,
       log_path: Optional[str] = None,
-      network: WorkerNetwork = WorkerNetwork.AUTO,
+      network: Optional[WorkerNetwork] = None,
   ):
     """Starts the worker and waits until it serves.
 
@@ -168,7 +169,8 @@ class Worker:
         computations may run at once (non-positive: no limit).
       log_path: File that receives the worker's stdout and stderr. `None`
         discards them.
-      network: Where its port may be reachable from (see `WorkerNetwork`).
+      network: Where its port may be reachable from (see `WorkerNetwork`);
+        `None`: as `set_worker_network` says.
 
     Raises:
       RuntimeError: If the binary is missing, if `network` is `ISOLATED` and
@@ -185,42 +187,53 @@ class Worker:
     self._lock = threading.Lock()
     self._folder = None
     self._process = None
+    self._channel = None
     if log_path:
       self._log = open(log_path, 'ab')  # pylint: disable=consider-using-with
     else:
       self._log = subprocess.DEVNULL
     atexit.register(self.close)
-    flags = [f'--max_concurrent_computation_calls='
-             f'{max_concurrent_computation_calls}']
-    if network != WorkerNetwork.OPEN:
-      refusal = self._start_isolated(binary, flags, log_path)
-      if refusal is None:
-        self.network = WorkerNetwork.ISOLATED
-        logging.info('TFF worker pid %d: own network namespace, reached '
-                     'through %s; no port open to the network.', self.pid,
-                     self.address)
-        return
-      if network == WorkerNetwork.ISOLATED:
-        self.close()
-        raise RuntimeError(
-            f'--worker_network=isolated: {refusal}. Enable unprivileged user '
-            'namespaces (sysctl kernel.unprivileged_userns_clone=1 or '
-            'user.max_user_namespaces > 0), or pass --worker_network=auto '
-            'or open on a trusted, firewalled host.')
-      logging.warning(
-          'TFF worker: %s, so it serves unauthenticated gRPC on all network '
-          'interfaces (port %d) while this simulation runs. Run on a trusted '
-          'host or behind a firewall.', refusal,
-          self._start_open(binary, flags, log_path))
-      self.network = WorkerNetwork.OPEN
-      return
-    port = self._start_open(binary, flags, log_path)
+    try:
+      self._start(binary, [f'--max_concurrent_computation_calls='
+                           f'{max_concurrent_computation_calls}'],
+                  log_path, network or _NETWORK)
+    except BaseException:
+      self.close()
+      raise
+
+  def _start(self, binary: str, flags: list[str], log_path: Optional[str],
+             network: WorkerNetwork) -> None:
+    """Starts the worker as `network` asks (see `WorkerNetwork`)."""
     self.network = WorkerNetwork.OPEN
+    if network == WorkerNetwork.OPEN:
+      port = self._start_open(binary, flags, log_path)
+      logging.warning(
+          'TFF worker: --worker_network=open, serving unauthenticated gRPC '
+          'on all network interfaces (port %d).', port)
+      return
+    if self._start_isolated(binary, flags, log_path):
+      self.network = WorkerNetwork.ISOLATED
+      logging.info('TFF worker pid %d: own network namespace, reached '
+                   'through %s; no port open to the network.', self.pid,
+                   self.address)
+      return
+    refusal = 'the kernel refused a private network namespace'
+    if network == WorkerNetwork.ISOLATED:
+      raise RuntimeError(
+          f'--worker_network=isolated: {refusal}. Allow unprivileged user '
+          'namespaces (sysctl user.max_user_namespaces > 0; on Debian '
+          'kernel.unprivileged_userns_clone=1; on Ubuntu >= 23.10 '
+          'kernel.apparmor_restrict_unprivileged_userns=0), or pass '
+          '--worker_network=auto or open on a trusted, firewalled host.')
+    port = self._start_open(binary, flags, log_path)
     logging.warning(
-        'TFF worker: --worker_network=open, serving unauthenticated gRPC on '
-        'all network interfaces (port %d).', port)
+        'TFF worker: %s, so it serves unauthenticated gRPC on all network '
+        'interfaces (port %d) while this simulation runs. Run on a trusted '
+        'host or behind a firewall.', refusal, port)
 
   def _spawn(self, args: list[str], target: str) -> None:
+    if self._channel is not None:
+      self._channel.close()
     self._process = subprocess.Popen(  # pylint: disable=consider-using-with
         args,
         stdin=subprocess.DEVNULL,
@@ -231,29 +244,44 @@ class Worker:
     )
     self.pid = self._process.pid
     self.address = target
-    channel = grpc.insecure_channel(target, _GRPC_OPTIONS)
-    self.stub = tff.framework.RemoteExecutorGrpcStub(channel)
+    self._channel, self.stub = _connect(target)
 
-  def _wait_ready(self, log_path: Optional[str]) -> Optional[int]:
-    """Waits until the worker serves; returns its exit code if it exits."""
+  def _wait_ready(self, log_path: Optional[str],
+                  may_refuse: bool = False) -> bool:
+    """Waits until the worker serves.
+
+    Args:
+      log_path: The worker's log, for error messages.
+      may_refuse: Whether the process is the namespace launcher, which
+        exits with `worker_netns.EXIT_NO_NAMESPACE` when refused.
+
+    Returns:
+      True once it serves; False if the launcher was refused.
+
+    Raises:
+      RuntimeError: If it exits otherwise, or does not serve within 60 s.
+    """
     deadline = time.monotonic() + _START_TIMEOUT_SECONDS
     while not self.stub.is_ready:
       code = self._process.poll()
       if code is not None:
-        return code
+        if may_refuse and code == worker_netns.EXIT_NO_NAMESPACE:
+          return False
+        raise RuntimeError(
+            f'TFF worker exited with code {code} before serving; see '
+            f'{log_path or "its log (pass log_path)"}.')
       if time.monotonic() > deadline:
-        self.close()
         raise RuntimeError('TFF worker did not start serving within 60 s; '
                            f'see {log_path or "its log (pass log_path)"}.')
       time.sleep(0.05)
-    return None
+    return True
 
   def _start_isolated(self, binary: str, flags: list[str],
-                      log_path: Optional[str]) -> Optional[str]:
+                      log_path: Optional[str]) -> bool:
     """Starts the worker in its own network namespace (`worker_netns`).
 
     Returns:
-      `None` once it serves, or why the kernel refused the namespace.
+      True once it serves; False if the kernel refused the namespace.
 
     Raises:
       RuntimeError: If the worker fails for another reason.
@@ -267,25 +295,18 @@ class Worker:
     self._spawn([sys.executable, _LAUNCHER, path,
                  str(_NAMESPACE_PORT), binary, f'--port={_NAMESPACE_PORT}',
                  *flags], f'unix:{path}')
-    code = self._wait_ready(log_path)
-    if code == worker_netns.EXIT_NO_NAMESPACE:
-      return 'the kernel refused a private network namespace'
-    if code is not None:
-      raise RuntimeError(
-          f'TFF worker exited with code {code} before serving; see '
-          f'{log_path or "its log (pass log_path)"}.')
-    return None
+    return self._wait_ready(log_path, may_refuse=True)
 
   def _start_open(self, binary: str, flags: list[str],
                   log_path: Optional[str]) -> int:
-    """Starts the stock worker on a TCP port of all interfaces."""
+    """Starts the stock worker on a TCP port of all interfaces.
+
+    Returns:
+      The port.
+    """
     port = portpicker.pick_unused_port()
     self._spawn([binary, f'--port={port}', *flags], f'localhost:{port}')
-    code = self._wait_ready(log_path)
-    if code is not None:
-      raise RuntimeError(
-          f'TFF worker exited with code {code} before serving; see '
-          f'{log_path or "its log (pass log_path)"}.')
+    self._wait_ready(log_path)
     return port
 
   def cpu_seconds(self) -> float:
@@ -303,6 +324,7 @@ class Worker:
     return 0.0
 
   def alive(self) -> bool:
+    """Whether the worker process is running."""
     return self._process is not None and self._process.poll() is None
 
   def close(self) -> None:
@@ -315,6 +337,9 @@ class Worker:
         except subprocess.TimeoutExpired:
           self._process.kill()
           self._process.wait()
+      if self._channel is not None:
+        self._channel.close()
+        self._channel = None
       if self._folder:
         shutil.rmtree(self._folder, ignore_errors=True)
       if self._log is not subprocess.DEVNULL and not self._log.closed:
@@ -364,7 +389,6 @@ def _listening_sockets(pid: int) -> list[tuple[str, int]]:
         if state != '0A' or inode not in inodes:  # 0A: TCP_LISTEN.
           continue
         address, port = local.split(':')
-        assert len(address) == width
         # /proc prints each 32-bit word of the address in host (little
         # endian) byte order.
         raw = b''.join(bytes.fromhex(address[i:i + 8])[::-1]
@@ -496,7 +520,7 @@ def get_worker(
     _WORKER.close()
     _WORKER = None
   if _WORKER is None:
-    _WORKER = Worker(clients_in_parallel, log_path, _NETWORK)
+    _WORKER = Worker(clients_in_parallel, log_path)
   return _WORKER
 
 
@@ -543,13 +567,7 @@ def create_context(
         f'{[k.value for k in ContextKind]}.'
     )
   worker = get_worker(clients_in_parallel, log_path)
-  return tff.framework.SyncExecutionContext(
-      executor_fn=_executor_factory(worker.stub, default_num_clients),
-      compiler_fn=functools.partial(compile_computation, kind=kind,
-                                    cache_dir=cache_dir),
-      transform_args=tensorflow_computation.transform_args,
-      transform_result=tensorflow_computation.transform_result,
-  )
+  return _sync_context(worker.stub, kind, default_num_clients, cache_dir)
 
 
 def set_default_context(
@@ -590,25 +608,43 @@ class WorkerError(errors.UserError, RuntimeError):
   """A worker of a multi-worker simulation cannot be reached or used."""
 
 
-def _stub(address: str):
+def _connect(address: str):
+  """`(channel, RemoteExecutorGrpcStub)` for a worker's gRPC target."""
   channel = grpc.insecure_channel(address, _GRPC_OPTIONS)
-  return tff.framework.RemoteExecutorGrpcStub(channel)
+  return channel, tff.framework.RemoteExecutorGrpcStub(channel)
+
+
+def _sync_context(stub, kind: ContextKind = ContextKind.NATIVE,
+                  default_num_clients: int = 0,
+                  cache_dir: Optional[str] = None):
+  """A synchronous context on the worker behind `stub`."""
+  return tff.framework.SyncExecutionContext(
+      executor_fn=_executor_factory(stub, default_num_clients),
+      compiler_fn=functools.partial(compile_computation, kind=kind,
+                                    cache_dir=cache_dir),
+      transform_args=tensorflow_computation.transform_args,
+      transform_result=tensorflow_computation.transform_result,
+  )
 
 
 def serve_worker(port: int, clients_in_parallel: int = -1) -> None:
   """Replaces this process with a worker on `port` of all interfaces.
 
   For the machines of a multi-machine simulation (`WorkerPool`); the worker
-  runs until it is stopped.
+  runs until it is stopped, so this does not return.
 
   Args:
     port: The port.
     clients_in_parallel: Client computations it runs at once (<= 0: no
       limit).
+
+  Raises:
+    OSError: If the binary cannot be executed.
   """
   binary = worker_binary_path()
-  os.execv(binary, [binary, f'--port={port}',
-                    f'--max_concurrent_computation_calls={clients_in_parallel}'])
+  os.execv(binary, [
+      binary, f'--port={port}',
+      f'--max_concurrent_computation_calls={clients_in_parallel}'])
 
 
 def unreachable_workers(addresses: Sequence[str],
@@ -640,6 +676,28 @@ def unreachable_workers(addresses: Sequence[str],
 _RETRYING_INVOKE = tff.framework.AsyncExecutionContext.invoke.__wrapped__
 
 
+def check_reachable(addresses: Sequence[str]) -> None:
+  """Raises `WorkerError` naming the workers that do not answer.
+
+  Args:
+    addresses: gRPC targets (`host:port`).
+
+  Raises:
+    WorkerError: If any does not answer within 10 s.
+  """
+  missing = unreachable_workers(addresses)
+  if missing:
+    raise unreachable_error(missing)
+
+
+def unreachable_error(missing: Sequence[str]) -> WorkerError:
+  """The error for workers `missing` that do not answer, with the fix."""
+  return WorkerError(
+      f'TFF workers not reachable: {", ".join(missing)}. Start one on each '
+      'machine (python -m experiments.worker_main --worker_port=P), '
+      'reachable from this one over a private network or a tunnel.')
+
+
 class _BoundedRetryContext(tff.framework.AsyncExecutionContext):
   """`AsyncExecutionContext` that gives up on a worker after a while."""
 
@@ -648,12 +706,13 @@ class _BoundedRetryContext(tff.framework.AsyncExecutionContext):
     self._retry_seconds = retry_seconds
 
   async def invoke(self, comp, arg):
-    deadline = time.monotonic() + self._retry_seconds
-    delay = 0.5
+    deadline, delay = None, 0.5
     while True:
       try:
         return await _RETRYING_INVOKE(self, comp, arg)
       except tff.framework.RetryableError:
+        if deadline is None:  # Counted from the first failure.
+          deadline = time.monotonic() + self._retry_seconds
         if time.monotonic() > deadline:
           raise
         await asyncio.sleep(delay)
@@ -675,11 +734,11 @@ class WorkerPool:
   bit for bit).
 
   Workers read the clients' data files themselves, so the files must be on
-  storage every worker can read (`check_readable`). A worker that stops
-  answering is retried for `retry_seconds` (it may come back at the same
-  address, and the round goes on); then the round fails with a
+  storage every worker can read (`check_readable`). A call to a worker
+  that stops answering is retried for `retry_seconds` from its first failure
+  (TFF's own contexts retry forever); then the round fails with a
   `WorkerError` naming it, and the run resumes from its last checkpoint when
-  rerun.
+  rerun. `close` releases the connections.
   """
 
   def __init__(self, addresses: Sequence[str],
@@ -702,13 +761,7 @@ class WorkerPool:
       raise WorkerError(
           f'--workers needs two or more host:port addresses; got '
           f'{list(addresses)}. For one machine leave --workers empty.')
-    missing = unreachable_workers(addresses)
-    if missing:
-      raise WorkerError(
-          f'TFF workers not reachable: {", ".join(missing)}. Start one on '
-          'each machine (python -m experiments.worker_main --worker_port=P) '
-          'and check with python -m experiments.worker_main '
-          '--workers=HOST:PORT,...')
+    check_reachable(addresses)
     self.addresses = list(addresses)
     self._kind = kind
 
@@ -717,7 +770,7 @@ class WorkerPool:
         comp = tff.backends.test.replace_secure_intrinsics_with_bodies(comp)
       return tff.backends.native.compile_to_mergeable_comp_form(comp)
 
-    self._stubs = [_stub(a) for a in self.addresses]
+    self._channels, self._stubs = zip(*[_connect(a) for a in self.addresses])
     self.context = tff.framework.MergeableCompExecutionContext(
         [_BoundedRetryContext(
             executor_fn=_executor_factory(stub),
@@ -730,8 +783,16 @@ class WorkerPool:
         transform_args=tensorflow_computation.transform_args,
         transform_result=tensorflow_computation.transform_result)
 
+  def close(self) -> None:
+    """Closes the connections to the workers (which keep running)."""
+    for channel in self._channels:
+      channel.close()
+
   def check_readable(self, path: str) -> None:
     """Checks that every worker sees `path` (a file of the client store).
+
+    Args:
+      path: A file the workers will read.
 
     Raises:
       WorkerError: Naming each worker that cannot see it.
@@ -743,12 +804,7 @@ class WorkerPool:
 
     blind = []
     for address, stub in zip(self.addresses, self._stubs):
-      context = tff.framework.SyncExecutionContext(
-          executor_fn=_executor_factory(stub),
-          compiler_fn=tff.backends.native.desugar_and_transform_to_native,
-          transform_args=tensorflow_computation.transform_args,
-          transform_result=tensorflow_computation.transform_result)
-      with tff.framework.get_context_stack().install(context):
+      with tff.framework.get_context_stack().install(_sync_context(stub)):
         if not exists():
           blind.append(address)
     if blind:
@@ -757,12 +813,20 @@ class WorkerPool:
           'must be on storage every worker reads (a shared filesystem); '
           'pass --client_store_dir=SHARED_FOLDER.')
 
-  def wrap(self, comp: tff.Computation):
+  def wrap(self, comp: tff.Computation) -> Callable[..., Any]:
     """`comp` as a function that runs on the pool.
 
-    The result has the Python containers `comp`'s type names (the mergeable
-    context returns plain ones), so states restore as usual. A worker that
-    stops answering raises `WorkerError` naming it.
+    Args:
+      comp: A computation with at most one (logical) aggregation, such as a
+        round.
+
+    Returns:
+      A function with `comp`'s arguments. A struct result has the Python
+      containers `comp`'s type names (the mergeable context returns plain
+      ones), so states restore as usual.
+
+    Raises:
+      WorkerError: (from the function) If a worker stops answering.
     """
     result_type = comp.type_signature.result
 

@@ -29,8 +29,9 @@ the standard library only) closes that port to the network:
      worker's port on the namespace's loopback, and then replaces itself with
      the worker (so the caller's process id is the worker's).
 
-Both the worker and the relay die with their parent (`PR_SET_PDEATHSIG`):
-the worker when the Python process that started it dies, the relay when the
+Both the worker and the relay die with their parent (`PR_SET_PDEATHSIG`,
+which fires when the thread that started a process exits): the worker when
+the Python thread that started it (or its process) dies, the relay when the
 worker dies.
 
 Usage: python worker_netns.py SOCKET_PATH PORT BINARY [ARG...]
@@ -48,7 +49,7 @@ import struct
 import sys
 import threading
 
-EXIT_NO_NAMESPACE = 3
+EXIT_NO_NAMESPACE = 97  # Not an exit code worker_binary uses.
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
@@ -62,7 +63,8 @@ _BUFFER_BYTES = 1 << 20
 _LIBC = ctypes.CDLL('libc.so.6', use_errno=True)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+  """SIGKILL this process when the thread that started it exits."""
   _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -100,18 +102,21 @@ def bring_up_loopback() -> None:
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
-  """Copies bytes from `source` to `sink` until either side closes."""
+  """Copies bytes from `source` to `sink` until `source` ends.
+
+  A clean end is passed on as a half-close of `sink`, so replies still flow
+  the other way; an error shuts both sockets down.
+  """
   buffer = bytearray(_BUFFER_BYTES)
   view = memoryview(buffer)
   try:
     while True:
       n = source.recv_into(buffer)
       if not n:
-        break
+        sink.shutdown(socket.SHUT_WR)
+        return
       sink.sendall(view[:n])
   except OSError:
-    pass
-  finally:
     for s in (source, sink):
       try:
         s.shutdown(socket.SHUT_RDWR)
@@ -136,15 +141,31 @@ def _join(client: socket.socket, port: int) -> None:
 
 
 def relay(listener: socket.socket, port: int) -> None:
-  """Serves the Unix-socket listener forever (one thread per connection)."""
+  """Serves the Unix-socket listener forever (one thread per connection).
+
+  Args:
+    listener: The listening Unix socket.
+    port: The worker's port on this namespace's loopback.
+  """
   while True:
-    client, _ = listener.accept()
+    try:
+      client, _ = listener.accept()
+    except OSError:
+      continue  # E.g. EMFILE or ECONNABORTED: keep serving the others.
     threading.Thread(target=_join, args=(client, port), daemon=True).start()
 
 
 def main(argv: list[str]) -> int:
+  """Enters the namespaces, forks the relay, becomes the worker.
+
+  Args:
+    argv: `[program, SOCKET_PATH, PORT, BINARY, ARG...]`.
+
+  Returns:
+    `EXIT_NO_NAMESPACE` if refused (otherwise it does not return).
+  """
   socket_path, port, binary = argv[1], int(argv[2]), argv[3]
-  _die_with_parent()
+  die_with_parent()
   try:
     enter_namespaces()
     bring_up_loopback()
@@ -156,7 +177,7 @@ def main(argv: list[str]) -> int:
   listener.listen(64)
   worker_pid = os.getpid()
   if os.fork() == 0:  # The relay: dies with the worker.
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != worker_pid:
       os._exit(0)  # pylint: disable=protected-access
     relay(listener, port)

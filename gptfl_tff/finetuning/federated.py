@@ -273,7 +273,10 @@ def build_learning_process(
     model_fn: Callable[[], tff.learning.models.VariableModel],
     config: ProcessConfig,
 ) -> tff.learning.templates.LearningProcess:
-  """Builds weighted FedAvg / FedOpt / FedProx (see module docstring).
+  """Builds FedAvg / FedOpt / FedProx (see module docstring).
+
+  Updates are weighted by example counts, except under DP (`config.dp`),
+  whose mean is unweighted.
 
   Args:
     model_fn: Returns a fresh `tff.learning.models.VariableModel`.

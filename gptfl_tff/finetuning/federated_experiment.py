@@ -239,18 +239,19 @@ def settings(config: ExperimentConfig) -> dict[str, Any]:
   return out
 
 
-def private_process(config: ExperimentConfig,
-                    total_clients: int) -> federated.ProcessConfig:
+def private_process(config: ExperimentConfig, total_clients: int,
+                    noise_seed: Optional[int] = None
+                    ) -> federated.ProcessConfig:
   """The run's process config with its DP noise calibrated (if DP is on).
 
   Args:
     config: The run.
     total_clients: Clients in its partition.
+    noise_seed: The DP noise seed; `None`: the run's seed (simulation).
 
   Returns:
     `config.process`, its `dp` resolved for `config.clients_per_round` of
-    `total_clients` clients over `config.rounds` rounds (`privacy.resolve`),
-    with the run's seed as the noise seed.
+    `total_clients` clients over `config.rounds` rounds (`privacy.resolve`).
 
   Raises:
     errors.UserError: If no noise meets the target epsilon.
@@ -260,7 +261,8 @@ def private_process(config: ExperimentConfig,
     return config.process
   try:
     dp = privacy.resolve(
-        dataclasses.replace(dp, noise_seed=config.seed),
+        dataclasses.replace(dp, noise_seed=config.seed if noise_seed is None
+                            else noise_seed),
         config.clients_per_round, total_clients, config.rounds)
   except ValueError as e:
     raise errors.UserError(str(e)) from e
@@ -270,7 +272,18 @@ def private_process(config: ExperimentConfig,
 def privacy_report(config: ExperimentConfig,
                    process: federated.ProcessConfig,
                    total_clients: int) -> dict[str, Any]:
-  """The (epsilon, delta) guarantee of the run's round budget."""
+  """The (epsilon, delta) guarantee of the run's round budget.
+
+  Args:
+    config: The run.
+    process: Its resolved process config (`private_process`).
+    total_clients: Clients in its partition.
+
+  Returns:
+    What `PRIVACY_FILE` holds: the mechanism, epsilon at delta for the
+    round budget (an upper bound if the run stops early), and the sampling
+    it was accounted for.
+  """
   dp = process.dp
   per_round = dp.clients_per_round
   return {
@@ -286,6 +299,9 @@ def privacy_report(config: ExperimentConfig,
       'sampling': ('all clients every round (add-or-remove-one)'
                    if per_round >= total_clients else
                    'fixed size without replacement (replace-one)'),
+      'seeds': ('noise and client sampling seeded by the run seed '
+                f'({config.seed}): a simulation; the guarantee assumes an '
+                'adversary who does not know it'),
   }
 
 
@@ -395,7 +411,9 @@ def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
   process = federated.build_learning_process(
       federated.create_tff_model_fn(
           lambda: task.create_model(config.model), shape),
-      private_process(config, config.clients_per_round))
+      # Production noise must not be derivable from a public seed.
+      private_process(config, config.clients_per_round,
+                      noise_seed=privacy.secret_seed()))
   state = federated.set_initial_weights(process, process.initialize(),
                                         initial)
   return forms.export_round(process.next, state, folder,

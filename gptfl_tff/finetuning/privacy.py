@@ -26,7 +26,8 @@ The mechanism (`build_dp_factory`), per round:
   2. the clipped updates are summed with secure aggregation: each
      coordinate, bounded by the clip, is quantised to 32 bits and added with
      `tff.federated_secure_sum_bitwidth` (`tff.aggregators.SecureSumFactory`
-     as the record aggregation of `tff.aggregators.DifferentiallyPrivateFactory`);
+     as the record aggregation of
+     `tff.aggregators.DifferentiallyPrivateFactory`);
      the server sees only the sum;
   3. the server adds Gaussian noise of standard deviation
      `noise_multiplier * clip` to the sum and divides by the number of
@@ -43,10 +44,14 @@ measurement is turned off under DP; neither is covered by the guarantee.
 
 Noise is drawn from a stateless generator keyed by `noise_seed` and a round
 counter kept in the aggregator's state, so a resumed run draws the same noise
-as an uninterrupted one. The seed lives in the server state: in production
-it must be as secret as the noise (draw it at random and never log it).
-Adaptive clipping uses TensorFlow Privacy's own queries, whose noise is not
-seeded: a resumed adaptive run is equally private but not bit-identical.
+as an uninterrupted one. In simulation the seed is the run's `--seed`, which
+is public: the guarantee then holds against an adversary who does not know
+the seed (nor the seeded client sampling), as in any seeded simulation. The
+seed lives in the server state; an exported production round gets a seed
+drawn from the operating system's secret randomness (`secret_seed`), which
+must stay as secret as the noise. Adaptive clipping uses TensorFlow
+Privacy's own quantile query, whose noise is not seeded: a resumed adaptive
+run is equally private but not bit-identical.
 
 Accounting (`epsilon`, `noise_for_epsilon`) follows the sampling the
 simulation actually does (`training_loop.sample_clients`):
@@ -65,6 +70,7 @@ simulation actually does (`training_loop.sample_clients`):
 import collections
 import dataclasses
 import enum
+import secrets
 from typing import Optional
 
 import dp_accounting
@@ -75,8 +81,12 @@ import tensorflow_privacy as tfp
 # With adaptive clipping the clip moves, so the secure sum's per-coordinate
 # range is this multiple of the initial clip. A coordinate outside it is
 # clamped, which never increases a record's norm (so never its privacy
-# loss); 32-bit quantisation keeps the range's resolution below 1e-7 of it.
+# loss). 32-bit quantisation rounds each coordinate to within 2^-32 of the
+# range: it can raise a record's norm by at most sqrt(d) times that, below
+# 1e-6 of the clip for the models here, which the accounting ignores.
 _ADAPTIVE_SECURE_RANGE = 100.0
+# Adaptive clipping's clip learning rate (geometric update), TFF's default.
+_ADAPTIVE_LEARNING_RATE = 0.2
 # Noise multipliers `noise_for_epsilon` searches (PLD discretisation of far
 # smaller noise does not fit in memory).
 _MIN_NOISE = 0.1
@@ -141,7 +151,8 @@ class DPConfig:
       raise ValueError(
           f'The target quantile must be in (0, 1); got {self.target_quantile}.')
     if self.clients_per_round < 0:
-      raise ValueError('clients_per_round must be >= 0.')
+      raise ValueError(
+          f'--clients_per_round must be >= 1; got {self.clients_per_round}.')
 
 
 class SeededGaussianSumQuery(tfp.GaussianSumQuery):
@@ -202,11 +213,16 @@ def build_dp_factory(
         f'{config.clients_per_round}); call privacy.resolve first.')
   clients = float(config.clients_per_round)
   if config.adaptive_clipping:
-    dp = tff.aggregators.DifferentiallyPrivateFactory.gaussian_adaptive(
-        config.noise_multiplier, clients, config.clip,
-        config.target_quantile)
-    # The factory's query, re-wrapped with a secure record aggregation.
-    query, bound = dp._query, _ADAPTIVE_SECURE_RANGE * config.clip  # pylint: disable=protected-access
+    value_noise, count_stddev = adaptive_noise(config.noise_multiplier,
+                                                clients)
+    query = tfp.NormalizedQuery(tfp.QuantileAdaptiveClipSumQuery(
+        initial_l2_norm_clip=config.clip, noise_multiplier=value_noise,
+        target_unclipped_quantile=config.target_quantile,
+        learning_rate=_ADAPTIVE_LEARNING_RATE,
+        clipped_count_stddev=count_stddev, expected_num_records=clients,
+        geometric_update=True), denominator=clients)
+    # The clipped-count indicator is at most 0.5 in magnitude.
+    bound = max(_ADAPTIVE_SECURE_RANGE * config.clip, 1.0)
   else:
     query = tfp.NormalizedQuery(
         SeededGaussianSumQuery(config.clip,
@@ -221,9 +237,46 @@ def build_dp_factory(
           upper_bound_threshold=bound, lower_bound_threshold=-bound))
 
 
+def adaptive_noise(noise_multiplier: float,
+                    clients: float) -> tuple[float, float]:
+  """Adaptive clipping's (value noise multiplier, clipped-count stddev).
+
+  Andrew et al. (2021): the clipped-count query and the value query
+  together spend what one Gaussian mechanism of `noise_multiplier` spends
+  when value_z^-2 + (2 count_stddev)^-2 = noise_multiplier^-2. TFF's
+  default count stddev (0.05 * clients) cannot meet that once
+  noise_multiplier >= 0.1 * clients (a small population or a tight budget),
+  so the count stddev is raised to at least `noise_multiplier`, which keeps
+  the value noise within 1.155x of `noise_multiplier`.
+
+  Args:
+    noise_multiplier: The total noise multiplier (>= 0).
+    clients: Clients a round.
+
+  Returns:
+    `(value_noise_multiplier, clipped_count_stddev)`.
+  """
+  if noise_multiplier == 0:
+    return 0.0, 0.0
+  count_stddev = max(0.05 * clients, noise_multiplier)
+  return ((noise_multiplier ** -2 - (2 * count_stddev) ** -2) ** -0.5,
+          count_stddev)
+
+
 def dp_event(noise_multiplier: float, clients_per_round: int,
              total_clients: int, rounds: int) -> dp_accounting.DpEvent:
-  """The privacy event of a run (see module docstring for the adjacency)."""
+  """The privacy event of a run (see module docstring for the adjacency).
+
+  Args:
+    noise_multiplier: Noise standard deviation over the clip.
+    clients_per_round: Clients sampled a round (at least `total_clients`:
+      all of them, every round).
+    total_clients: Clients in the population.
+    rounds: Rounds run.
+
+  Returns:
+    The `dp_accounting` event.
+  """
   if clients_per_round >= total_clients:
     return dp_accounting.SelfComposedDpEvent(
         dp_accounting.GaussianDpEvent(noise_multiplier), rounds)
@@ -312,13 +365,17 @@ def noise_for_epsilon(target_epsilon: float, clients_per_round: int,
             _MIN_NOISE, _MAX_NOISE),
         tol=1e-4))
   except (ValueError,
-          dp_accounting.mechanism_calibration.NoBracketIntervalFoundError
-          ) as e:
+          dp_accounting.mechanism_calibration.NoOptimumFoundError) as e:
     raise ValueError(
         f'--target_epsilon={target_epsilon} needs a noise multiplier outside '
         f'[{_MIN_NOISE}, {_MAX_NOISE}] for {rounds} rounds of '
         f'{clients_per_round} of {total_clients} clients at delta {delta}; '
         'choose another epsilon, or pass --dp_noise_multiplier.') from e
+
+
+def secret_seed() -> int:
+  """A noise seed from the operating system's secret randomness."""
+  return secrets.randbits(62)
 
 
 def resolve(config: DPConfig, clients_per_round: int, total_clients: int,
@@ -334,6 +391,10 @@ def resolve(config: DPConfig, clients_per_round: int, total_clients: int,
 
   Returns:
     The config with `noise_multiplier` and `clients_per_round` set.
+
+  Raises:
+    ValueError: If no noise multiplier meets the target (see
+      `noise_for_epsilon`).
   """
   clients_per_round = min(clients_per_round, total_clients)
   noise = config.noise_multiplier

@@ -474,20 +474,23 @@ def run_simulation(
               shape, client_epochs, client_batch_size, feature_dtype)),
       round_form,
       secure=audit and process_config.secure, cache_dir=cache_dir)
-  pool = runtime.WorkerPool(workers) if workers else None
-  if pool:
-    round_fn = pool.wrap(round_fn)
   state = federated.set_initial_weights(
       process, process.initialize(), initial_model)
   evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)
-  with tempfile.TemporaryDirectory(prefix='gptfl_clients_',
-                                   dir=client_store_dir) as tmp:
-    store = federated.ClientStore(tmp, shape, feature_dtype)
-    store.write_partition(features, labels, parts)
+  pool = runtime.WorkerPool(workers) if workers else None
+  try:
+    with tempfile.TemporaryDirectory(prefix='gptfl_clients_',
+                                     dir=client_store_dir) as tmp:
+      store = federated.ClientStore(tmp, shape, feature_dtype)
+      store.write_partition(features, labels, parts)
+      if pool:
+        pool.check_readable(store.path(sorted(store.sizes)[0]) + '.y')
+        round_fn = pool.wrap(round_fn)
+      logging.info('%d clients, %d train examples', len(parts),
+                   sum(store.sizes.values()))
+      state, rows = run(process, round_fn, store, state, config, evaluator,
+                        fingerprint, progress)
+  finally:
     if pool:
-      pool.check_readable(store.path(sorted(store.sizes)[0]) + '.y')
-    logging.info('%d clients, %d train examples', len(parts),
-                 sum(store.sizes.values()))
-    state, rows = run(process, round_fn, store, state, config, evaluator,
-                      fingerprint, progress)
+      pool.close()
   return process, state, rows

@@ -385,18 +385,20 @@ def measure(
   names = list(variants) + floors
   seconds = {name: [] for name in names}
   cpu = {name: [] for name in variants}
-  if workers > 1:
-    used = [runtime.Worker(clients_in_parallel) for _ in range(workers)]
-    pool = runtime.WorkerPool([w.address for w in used])
-    for entry in tff_rounds.values():
-      entry[0] = pool.wrap(entry[0])
-  else:
-    used = [runtime.get_worker(clients_in_parallel)]
+  used, pool = [], None
 
   def worker_cpu():
     return sum(w.cpu_seconds() for w in used)
 
   try:
+    if workers > 1:
+      for _ in range(workers):
+        used.append(runtime.Worker(clients_in_parallel))
+      pool = runtime.WorkerPool([w.address for w in used])
+      for entry in tff_rounds.values():
+        entry[0] = pool.wrap(entry[0])
+    else:
+      used.append(runtime.get_worker(clients_in_parallel))
     for r in range(rounds + 1):
       args = [(store.path(c), federated.client_seed(seed, r, c))
               for c in clients]
@@ -427,6 +429,8 @@ def measure(
   finally:
     step_pool.close()
     epoch_pool.close()
+    if pool:
+      pool.close()
     if workers > 1:
       for w in used:
         w.close()
@@ -467,6 +471,10 @@ def default_variants(before: bool) -> dict[str, Variant]:
   return variants
 
 
+def _times_epoch_floor(clients: int) -> bool:
+  return clients <= EPOCH_FLOOR_MAX_CLIENTS
+
+
 def run(
     task: base.Task,
     config: federated_experiment.ExperimentConfig,
@@ -499,7 +507,7 @@ def run(
   variants = default_variants(before)
   steps = sum(
       len(worker_counts) * (rounds + 1) * (len(variants) + len(FLOORS) - (
-          n > EPOCH_FLOOR_MAX_CLIENTS)) for n in client_counts)
+          not _times_epoch_floor(n))) for n in client_counts)
   results = {}
   with console.progress(steps, 'overhead', 'round',
                         enabled=progress) as bar, \
@@ -516,5 +524,5 @@ def run(
             lambda: task.create_model(config.model, seed=0), store, variants,
             config.client_epochs, config.client_batch_size, rounds,
             config.clients_in_parallel, config.seed, progress=bar.update,
-            workers=w, epoch_floor=n <= EPOCH_FLOOR_MAX_CLIENTS)
+            workers=w, epoch_floor=_times_epoch_floor(n))
   return results

@@ -128,6 +128,13 @@ class AccountingTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, '--'):
       privacy.DPConfig(**kwargs)
 
+  @parameterized.parameters((1.0, 3), (12.8, 100), (0.5, 100))
+  def test_adaptive_noise_spends_the_total_budget(self, z, clients):
+    value, count = privacy.adaptive_noise(z, clients)
+    self.assertAllClose(value ** -2 + (2 * count) ** -2, z ** -2)
+    self.assertBetween(value, z, 1.155 * z)
+    self.assertGreaterEqual(count, 0.05 * clients)
+
   def test_unresolved_config_is_refused(self):
     with self.assertRaisesRegex(ValueError, 'privacy.resolve'):
       privacy.build_dp_factory(privacy.DPConfig(target_epsilon=3.0))
@@ -252,8 +259,9 @@ class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
         np.ravel(w) for w in process.get_model_weights(state).trainable])
     self.assertAllEqual(resumed, straight[1])
 
-  def test_adaptive_clipping_trains(self):
-    dp = privacy.DPConfig(noise_multiplier=0.0, clip=0.05,
+  def test_adaptive_clipping_trains_with_noise_and_few_clients(self):
+    # TFF's own adaptive factory refuses noise >= 0.1 * clients (here 0.3).
+    dp = privacy.DPConfig(noise_multiplier=1.0, clip=0.05,
                           adaptive_clipping=True, clients_per_round=3)
     _, _, weights = self._round(dp, rounds=2)
     self.assertNotAllClose(weights[0], weights[1])
