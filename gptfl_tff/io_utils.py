@@ -31,12 +31,18 @@ from absl import logging
 import numpy as np
 
 
+# The process's umask, read once (reading it means setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
   """Yields a temporary path that is renamed to `path` on success.
 
   On an exception the temporary file is removed and `path` is untouched, so a
-  reader never sees a half-written file.
+  reader never sees a half-written file. The file gets the mode a plain
+  `open` would give it (0666 less the umask), not the temporary file's 0600.
 
   Args:
     path: The final path. Its folder is created if needed.
@@ -53,6 +59,7 @@ def atomic_path(path: str) -> Iterator[str]:
   os.close(fd)
   try:
     yield tmp
+    os.chmod(tmp, 0o666 & ~_UMASK)
     os.replace(tmp, path)
   finally:
     if os.path.exists(tmp):

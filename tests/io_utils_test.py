@@ -14,7 +14,9 @@
 """Tests for gptfl_tff.io_utils."""
 
 import json
+import importlib
 import os
+import stat
 
 from absl import app
 from absl import flags
@@ -34,6 +36,17 @@ class IoUtilsTest(tf.test.TestCase):
     io_utils.atomic_save_npz(os.path.join(folder, 'y.npz'), v=np.arange(3))
     with np.load(os.path.join(folder, 'y.npz')) as z:
       self.assertAllEqual(z['v'], [0, 1, 2])
+
+  def test_written_files_get_the_umask_mode_not_0600(self):
+    path = os.path.join(self.create_tempdir().full_path, 'f.txt')
+    old = os.umask(0o027)
+    try:
+      importlib.reload(io_utils)
+      io_utils.atomic_write_text(path, 'x')
+    finally:
+      os.umask(old)
+      importlib.reload(io_utils)
+    self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
 
   def test_failure_keeps_old_file_and_leaves_no_temp(self):
     folder = self.create_tempdir().full_path

@@ -170,11 +170,12 @@ def _plot_curves(runs: Sequence[Run], x: str, y: str, xlabel: str,
 
 
 def _plot_to_target(runs: Sequence[Run], target: float, path: str) -> bool:
-  labels, rounds, params = [], [], []
+  labels, rounds, params, missed = [], [], [], []
   for label, group in _grouped(runs).items():
     reached = [to_target(run.rows, target) for run in group]
     if any(r is None for r in reached):
-      continue  # A series that missed the target in some run is left out.
+      missed.append(label)  # Missed in some run: named, not drawn.
+      continue
     labels.append(label)
     rounds.append(np.mean([r[0] for r in reached]))
     params.append(np.mean([r[1] for r in reached]) / 1e6)
@@ -182,7 +183,10 @@ def _plot_to_target(runs: Sequence[Run], target: float, path: str) -> bool:
     return False
   figure, (left, right) = pyplot.subplots(1, 2, figsize=(9, 3.5))
   left.barh(labels, rounds)
-  left.set(xlabel='rounds', title=f'to {target:.0%} validation accuracy')
+  title = f'to {target:.0%} validation accuracy'
+  if missed:
+    title += '\nnot reached: ' + ', '.join(missed)
+  left.set(xlabel='rounds', title=title)
   right.barh(labels, params)
   right.set(xlabel='parameters communicated (millions)')
   right.set_yticks([])
