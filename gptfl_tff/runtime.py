@@ -68,6 +68,7 @@ import atexit
 import enum
 import functools
 import gc
+import glob
 import hashlib
 import ipaddress
 import os
@@ -142,6 +143,27 @@ def _die_with_parent() -> None:
   # Detach from the terminal's process group so Ctrl-C reaches Python only;
   # Python then stops the worker through `close`.
   os.setpgid(0, 0)
+
+
+def _remove_dead_socket_folders(parent: str) -> None:
+  """Removes socket folders of isolated workers that died unstopped.
+
+  A Python process killed with SIGKILL cannot remove its worker's folder.
+  A folder of this user whose socket refuses connections has no worker
+  behind it (a live relay accepts; a starting one has no socket yet).
+  """
+  for folder in glob.glob(os.path.join(parent, 'gptfl_worker_*')):
+    path = os.path.join(folder, 'worker.sock')
+    try:
+      if os.stat(folder).st_uid != os.getuid():
+        continue
+      with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except ConnectionRefusedError:
+      shutil.rmtree(folder, ignore_errors=True)
+    except OSError:
+      continue
 
 
 class Worker:
@@ -290,6 +312,7 @@ class Worker:
     if len(os.path.join(parent, 'gptfl_worker_XXXXXXXX', 'worker.sock')
            ) > _MAX_SOCKET_PATH:
       parent = '/tmp'
+    _remove_dead_socket_folders(parent)
     self._folder = tempfile.mkdtemp(prefix='gptfl_worker_', dir=parent)
     path = os.path.join(self._folder, 'worker.sock')
     self._spawn([sys.executable, _LAUNCHER, path,
@@ -648,7 +671,7 @@ def serve_worker(port: int, clients_in_parallel: int = -1) -> None:
 
 
 def unreachable_workers(addresses: Sequence[str],
-                        timeout_seconds: float = 10.0) -> list[str]:
+                        timeout_seconds: float = 5.0) -> list[str]:
   """The addresses among `addresses` whose worker does not answer.
 
   Args:
@@ -683,7 +706,7 @@ def check_reachable(addresses: Sequence[str]) -> None:
     addresses: gRPC targets (`host:port`).
 
   Raises:
-    WorkerError: If any does not answer within 10 s.
+    WorkerError: If any does not answer within 5 s.
   """
   missing = unreachable_workers(addresses)
   if missing:

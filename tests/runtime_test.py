@@ -14,10 +14,13 @@
 """Tests for gptfl_tff.runtime."""
 
 import os
+import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from unittest import mock
 
@@ -251,6 +254,25 @@ class WorkerNetworkTest(tf.test.TestCase, parameterized.TestCase):
     runtime.shutdown()
     self.assertTrue(_wait_gone(relays[0]), f'relay {relays[0]} survived')
     self.assertFalse(os.path.exists(worker.address[len('unix:'):]))
+
+  def test_socket_folders_of_killed_runs_are_removed(self):
+    if not _namespaces_allowed():
+      self.skipTest('the kernel refuses unprivileged user namespaces')
+    folders = {}
+    for state in ('dead', 'live'):
+      folders[state] = tempfile.mkdtemp(prefix='gptfl_worker_')
+      listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+      listener.bind(os.path.join(folders[state], 'worker.sock'))
+      listener.listen(1)
+      if state == 'dead':
+        listener.close()  # The file stays; connecting is refused.
+      else:
+        self.addCleanup(listener.close)
+        self.addCleanup(shutil.rmtree, folders[state], True)
+    runtime.set_worker_network(runtime.WorkerNetwork.ISOLATED)
+    runtime.get_worker()
+    self.assertFalse(os.path.exists(folders['dead']))
+    self.assertTrue(os.path.exists(folders['live']))
 
   @parameterized.named_parameters(
       ('auto_falls_back', runtime.WorkerNetwork.AUTO),
