@@ -22,10 +22,13 @@ through them:
                        the generator plugins in `generators/`
   4. pretraining       `pretraining/` (`pretrain`)
   5. federated         `finetuning/` (`federated`, `training_loop`,
-                       `federated_experiment`, `forms`)
+                       `federated_experiment`, `forms`, `diversity`,
+                       `privacy`)
 
 Around them: `tasks/` (datasets), `models`, `audio`, `partition`,
 `evaluation` (the one evaluator), `stages` (the one rule for reusing a
-stage), `runtime`, `console`, `errors`, `io_utils`; `orchestration/` (the
-chain, benchmark grids, overhead, curves) composes the steps.
+stage), `runtime` (TFF contexts, the local worker, several workers) with
+`worker_netns` (the local worker's own network namespace), `console`,
+`errors`, `io_utils`; `orchestration/` (the chain, benchmark grids,
+overhead, curves, plots) composes the steps.
 """

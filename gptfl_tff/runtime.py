@@ -58,6 +58,10 @@ computation, keyed by `computation_digest` and the context kind: the same
 computation in a later process is not compiled again (about 2 s for a
 secure round of the keyword model).
 
+Several workers (on one or more machines) run rounds as one simulation
+through `WorkerPool`, TFF's mergeable-computation context; `serve_worker`
+starts a worker for it on a machine.
+
 Usage:
 
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel=5)

@@ -214,7 +214,7 @@ def build_dp_factory(
   clients = float(config.clients_per_round)
   if config.adaptive_clipping:
     value_noise, count_stddev = adaptive_noise(config.noise_multiplier,
-                                                clients)
+                                               clients)
     query = tfp.NormalizedQuery(tfp.QuantileAdaptiveClipSumQuery(
         initial_l2_norm_clip=config.clip, noise_multiplier=value_noise,
         target_unclipped_quantile=config.target_quantile,
@@ -238,7 +238,7 @@ def build_dp_factory(
 
 
 def adaptive_noise(noise_multiplier: float,
-                    clients: float) -> tuple[float, float]:
+                   clients: float) -> tuple[float, float]:
   """Adaptive clipping's (value noise multiplier, clipped-count stddev).
 
   Andrew et al. (2021): the clipped-count query and the value query
