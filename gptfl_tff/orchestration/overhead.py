@@ -364,8 +364,9 @@ def measure(
       create_step_trainer(keras_model_fn, floor_config, shape, batch_size)
       for _ in range(threads)]
   step_pool = _Pool(step_trainers)
+  # The whole-epoch floor's trainers are built only when it is timed.
   epoch_pool = _Pool([create_epoch_trainer(keras_model_fn, floor_config)
-                      for _ in range(threads)])
+                      for _ in range(threads)]) if epoch_floor else None
 
   # Every round's floors start from the initial weights: the work per round
   # is the same, and the floors' results are not compared with TFF's here.
@@ -417,7 +418,7 @@ def measure(
           [step_client(step_trainers[0], i) for i in items]))
       times[STEP_PARALLEL] = timed(lambda: weighted_average(
           step_pool.map(step_client, items)))
-      if epoch_floor:
+      if epoch_pool:
         times[EPOCH_PARALLEL] = timed(lambda: weighted_average(
             epoch_pool.map(epoch_client, items)))
       for _ in floors:
@@ -428,7 +429,8 @@ def measure(
     worker_peak = max(w.peak_memory_mb() for w in used)
   finally:
     step_pool.close()
-    epoch_pool.close()
+    if epoch_pool:
+      epoch_pool.close()
     if pool:
       pool.close()
     if workers > 1:

@@ -93,8 +93,11 @@ class OverheadTest(tf.test.TestCase, parameterized.TestCase):
         for a, b in zip(weights, tff_weights):
           self.assertAllClose(a, b, atol=1e-5)
 
-  @parameterized.named_parameters(('one_worker', 1), ('two_workers', 2))
-  def test_measure_reports_every_round_of_every_variant(self, workers):
+  @parameterized.named_parameters(
+      ('one_worker', 1, True), ('two_workers', 2, True),
+      ('without_epoch_floor', 1, False))
+  def test_measure_reports_every_round_of_every_variant(self, workers,
+                                                       epoch_floor):
     store = _store(self.create_tempdir().full_path)
     variants = {
         'plain': overhead.Variant(federated.ProcessConfig(secure=False)),
@@ -105,11 +108,14 @@ class OverheadTest(tf.test.TestCase, parameterized.TestCase):
     calls = []
     result = overhead.measure(
         _model, store, variants, epochs=1, batch_size=4, rounds=2, threads=2,
-        progress=lambda: calls.append(1), workers=workers)
+        progress=lambda: calls.append(1), workers=workers,
+        epoch_floor=epoch_floor)
+    floors = [f for f in overhead.FLOORS
+              if epoch_floor or f != overhead.EPOCH_PARALLEL]
     self.assertEqual(result.workers, workers)
     self.assertGreater(result.worker_peak_mb, 10)
     self.assertEqual(sorted(result.seconds),
-                     sorted(list(variants) + list(overhead.FLOORS)))
+                     sorted(list(variants) + floors))
     for times in result.seconds.values():
       self.assertLen(times, 2)
       self.assertTrue(all(t > 0 for t in times))
@@ -117,7 +123,7 @@ class OverheadTest(tf.test.TestCase, parameterized.TestCase):
     for times in result.worker_cpu_seconds.values():
       self.assertLen(times, 2)
       self.assertTrue(all(t > 0 for t in times))
-    self.assertLen(calls, 3 * (len(variants) + len(overhead.FLOORS)))
+    self.assertLen(calls, 3 * (len(variants) + len(floors)))
     self.assertEqual((result.clients, result.examples, result.threads),
                      (2, 13, 2))
     self.assertAllClose(
