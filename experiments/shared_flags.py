@@ -85,8 +85,9 @@ _CLIENT_EXAMPLES_PER_LABEL = flags.DEFINE_integer(
 # Federated training.
 _ALGORITHM = flags.DEFINE_enum_class(
     'algorithm', federated.Algorithm.FEDAVG, federated.Algorithm,
-    'fedavg (server SGD), fedopt (server adam/yogi) or fedprox (fedavg with '
-    'a proximal client loss, --proximal_strength).')
+    'fedavg (server SGD), fedopt (server adam/yogi), fedprox (fedavg with '
+    'a proximal client loss, --proximal_strength) or scaffold (fedavg with '
+    'control variates; needs --client_momentum=0).')
 _PROXIMAL_STRENGTH = flags.DEFINE_float(
     'proximal_strength', federated.ProcessConfig.proximal_strength,
     "FedProx's mu: clients add mu/2 * ||w - w_start||^2 to their loss.")
@@ -301,6 +302,16 @@ def validate() -> None:
     raise app.UsageError(
         '--algorithm=fedprox needs --proximal_strength > 0 (mu = 0 is '
         f'FedAvg); got {_PROXIMAL_STRENGTH.value}.')
+  if _ALGORITHM.value == federated.Algorithm.SCAFFOLD:
+    if _CLIENT_MOMENTUM.value:
+      raise app.UsageError(
+          '--algorithm=scaffold runs plain client SGD (its control variates '
+          f'assume it); got --client_momentum={_CLIENT_MOMENTUM.value}. Pass '
+          '--client_momentum=0.')
+    if _DP_NOISE.value is not None or _TARGET_EPSILON.value is not None:
+      raise app.UsageError(
+          'Differential privacy is implemented for fedavg only; drop '
+          '--dp_noise_multiplier/--target_epsilon or pass --algorithm=fedavg.')
   try:
     _dp_config()
   except ValueError as e:

@@ -23,7 +23,7 @@ through them:
   4. pretraining       `pretraining/` (`pretrain`)
   5. federated         `finetuning/` (`federated`, `training_loop`,
                        `federated_experiment`, `forms`, `diversity`,
-                       `privacy`)
+                       `privacy`, `scaffold`)
 
 Around them: `tasks/` (datasets), `models`, `audio`, `partition`,
 `evaluation` (the one evaluator), `stages` (the one rule for reusing a

@@ -31,6 +31,10 @@ standard FL processes:
     (measured on a one-client problem: a round's update norm 1.22 with
     FedAvg, 101.6 with TFF's FedProx at mu = 5; docs/results.md, section 9;
     `tests/finetuning/federated_test.py` pins the sign).
+  * SCAFFOLD: FedAvg whose clients correct their drift with control
+    variates, the server's kept in the process state and each client's kept
+    by the client between rounds (Karimireddy et al. 2020; the paper's
+    Table 2 baseline; see `scaffold`). Clients run plain SGD.
 
 Secure aggregation is on by default for everything computed from client
 data:
@@ -84,12 +88,14 @@ from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff.finetuning import diversity
 from gptfl_tff.finetuning import privacy
+from gptfl_tff.finetuning import scaffold
 
 
 class Algorithm(enum.Enum):
   FEDAVG = 'fedavg'
   FEDOPT = 'fedopt'
   FEDPROX = 'fedprox'
+  SCAFFOLD = 'scaffold'
 
 
 class ClientLoop(enum.Enum):
@@ -120,8 +126,9 @@ class ProcessConfig:
   """Hyper-parameters of a federated learning process.
 
   Attributes:
-    algorithm: FedAvg (server SGD), FedOpt (server adaptive optimizer) or
-      FedProx (FedAvg with a proximal client loss).
+    algorithm: FedAvg (server SGD), FedOpt (server adaptive optimizer),
+      FedProx (FedAvg with a proximal client loss) or SCAFFOLD (FedAvg with
+      control variates).
     client_learning_rate: Client SGD learning rate.
     client_momentum: Client SGD momentum (0 for plain SGD). TFF resets the
       client optimizer state every round.
@@ -169,6 +176,16 @@ class ProcessConfig:
           f'{self.proximal_strength}. With mu = 0 it is FedAvg: use the '
           'fedavg algorithm.'
       )
+    if self.algorithm == Algorithm.SCAFFOLD and self.client_momentum:
+      raise ValueError(
+          'SCAFFOLD\'s control variates assume plain client SGD (its option '
+          f'II); got client momentum {self.client_momentum}. Set '
+          '--client_momentum=0.')
+    if self.algorithm == Algorithm.SCAFFOLD and self.dp is not None:
+      raise ValueError(
+          'Differential privacy is defined here for FedAvg only; SCAFFOLD\'s '
+          'control variates would leave the server unclipped and un-noised. '
+          'Drop the DP flags or use --algorithm=fedavg.')
 
 
 _LOOPS = {
@@ -272,8 +289,9 @@ def create_tff_model_fn(
 def build_learning_process(
     model_fn: Callable[[], tff.learning.models.VariableModel],
     config: ProcessConfig,
+    population: Optional[int] = None,
 ) -> tff.learning.templates.LearningProcess:
-  """Builds FedAvg / FedOpt / FedProx (see module docstring).
+  """Builds FedAvg / FedOpt / FedProx / SCAFFOLD (see module docstring).
 
   Updates are weighted by example counts, except under DP (`config.dp`),
   whose mean is unweighted.
@@ -281,10 +299,15 @@ def build_learning_process(
   Args:
     model_fn: Returns a fresh `tff.learning.models.VariableModel`.
     config: The process's hyper-parameters.
+    population: The number of clients in the federation (SCAFFOLD's N).
 
   Returns:
     A `tff.learning.templates.LearningProcess` whose `next` takes
-    `(state, client_datasets)`.
+    `(state, client_data)`: each client's dataset, or for SCAFFOLD
+    `<data, state_in, state_out>` (`scaffold.client_data_type`).
+
+  Raises:
+    ValueError: For SCAFFOLD without a population.
   """
   if config.secure:
     model_aggregator = tff.learning.secure_aggregator(
@@ -308,6 +331,25 @@ def build_learning_process(
   if config.algorithm == Algorithm.FEDPROX:
     client_optimizer = ProximalOptimizer(client_optimizer,
                                          config.proximal_strength)
+  if config.algorithm == Algorithm.SCAFFOLD:
+    if not population:
+      raise ValueError('SCAFFOLD needs the population size (N).')
+    weights_type = tff.learning.models.weights_type_from_model(model_fn)
+
+    @tff.tensorflow.computation
+    def initial_weights():
+      return tff.learning.models.ModelWeights.from_model(model_fn())
+
+    return tff.learning.templates.compose_learning_process(
+        initial_weights,
+        tff.learning.templates.build_broadcast_process(weights_type),
+        scaffold.build_client_work(
+            model_fn, config.client_learning_rate, population,
+            config.secure, metrics_aggregator),
+        model_aggregator.create(weights_type.trainable,
+                                tff.TensorType(np.float32)),
+        tff.learning.templates.build_apply_optimizer_finalizer(
+            _server_optimizer(config), weights_type))
   return build(
       model_fn,
       client_optimizer_fn=client_optimizer,
@@ -459,19 +501,39 @@ def build_round_computation(
       `build_client_data_computation`).
 
   Returns:
-    A computation `(state, <path, seed>@CLIENTS) -> LearningProcessOutput`.
+    A computation `(state, <path, seed>@CLIENTS) -> LearningProcessOutput`;
+    for a process whose clients keep state (SCAFFOLD), each client's
+    argument is `<path, seed, state_in, state_out>`.
   """
   state_type = process.next.type_signature.parameter[0]
+  stateful = uses_client_state(process)
+  fields = [(name, np.str_) for name in scaffold.STATE_FIELDS]
   arg_type = tff.FederatedType(
-      client_data.type_signature.parameter, tff.CLIENTS
-  )
+      tff.StructType(
+          list(tff.structure.iter_elements(
+              client_data.type_signature.parameter)) +
+          (fields if stateful else [])),
+      tff.CLIENTS)
 
   @tff.federated_computation(state_type, arg_type)
   def round_fn(state, client_args):
-    datasets = tff.federated_map(client_data, client_args)
+    datasets = tff.federated_map(client_data, (client_args[0],
+                                               client_args[1]))
+    if stateful:
+      datasets = tff.federated_zip(collections.OrderedDict(
+          data=datasets, state=tff.federated_map(
+              scaffold.state_dataset, (client_args[2], client_args[3]))))
     return process.next(state, datasets)
 
   return round_fn
+
+
+def uses_client_state(
+    process: tff.learning.templates.LearningProcess) -> bool:
+  """Whether `process`'s clients keep state between rounds (SCAFFOLD)."""
+  member = process.next.type_signature.parameter[1].member
+  return isinstance(member, tff.StructType) and tff.structure.has_field(
+      member, 'state')
 
 
 def client_seed(seed: int, round_num: int, client_id: str) -> int:

@@ -394,11 +394,16 @@ def export(config: ExperimentConfig, folder: str) -> forms.CompiledRound:
     The compiled round.
 
   Raises:
-    errors.UserError: On a missing initial model, a DP target epsilon
+    errors.UserError: On SCAFFOLD, a missing initial model, a DP target epsilon
       without a noise multiplier, or (with secure aggregation on) a round
       that fails the audit. With secure aggregation off, the round is
       exported without the audit.
   """
+  if config.process.algorithm == federated.Algorithm.SCAFFOLD:
+    raise errors.UserError(
+        'SCAFFOLD is not exported: its clients keep their control variates '
+        'in files the simulation names, which a production stack does not '
+        'have. Export --algorithm=fedavg, fedopt or fedprox.')
   dp = config.process.dp
   if dp is not None and dp.noise_multiplier is None:
     raise errors.UserError(

@@ -28,6 +28,10 @@ Each run writes into its federated stage folder
     bounds), the round number, the wall time used and the metric rows so
     far, written atomically; the last two are kept.
 
+  * `client_state/`: for algorithms whose clients keep state between rounds
+    (SCAFFOLD), each client's state as of the rounds it took part in
+    (`scaffold.ClientStates`).
+
 Rerunning resumes from the last checkpoint. Client sampling and client data
 order are functions of (seed, round, client) only, so a resumed run computes
 the same rounds as an uninterrupted one.
@@ -56,6 +60,7 @@ from gptfl_tff import models
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import forms
+from gptfl_tff.finetuning import scaffold
 
 CSV_COLUMNS = (
     'round', 'train_loss', 'train_accuracy', 'train_examples',
@@ -331,6 +336,11 @@ def run(
       first = restored.round_num + 1
       logging.info('Resuming after round %d.', restored.round_num)
   writer = MetricsWriter(config.output_dir, rows)
+  states = None
+  if federated.uses_client_state(process):
+    states = scaffold.ClientStates(
+        os.path.join(config.output_dir or store.root, 'client_state'),
+        first - 1)
   num_params = models.count_params(
       process.get_model_weights(state).trainable)
   cumulative = rows[-1]['cumulative_params_down'] if rows else 0
@@ -348,6 +358,7 @@ def run(
           client_ids, config.clients_per_round, config.seed, round_num)
       args = [
           (store.path(c), federated.client_seed(config.seed, round_num, c))
+          + (states.paths(c, round_num) if states else ())
           for c in clients
       ]
       start = time.perf_counter()
@@ -381,8 +392,12 @@ def run(
           round_num % config.eval_every == 0 or last):
         row.update(evaluator(process.get_model_weights(state)))
       writer.write(row)
-      if checkpointer and (last or round_num % config.checkpoint_every == 0):
+      saved = checkpointer and (
+          last or round_num % config.checkpoint_every == 0)
+      if saved:
         checkpointer.save(round_num, state, writer.rows, used)
+      if states and (saved or not checkpointer):
+        states.prune(round_num)
       shown = {'loss': row['train_loss'], 'acc': row['train_accuracy']}
       if row['val_accuracy'] is not None:
         shown['val_acc'] = row['val_accuracy']
@@ -466,19 +481,23 @@ def run_simulation(
   shape = features.shape[1:]
   runtime.set_default_context(runtime.ContextKind.TEST, clients_in_parallel,
                               cache_dir=cache_dir)
-  process = federated.build_learning_process(
-      federated.create_tff_model_fn(keras_model_fn, shape), process_config)
-  round_fn = forms.build_round(
-      federated.build_round_computation(
-          process, federated.build_client_data_computation(
-              shape, client_epochs, client_batch_size, feature_dtype)),
-      round_form,
-      secure=audit and process_config.secure, cache_dir=cache_dir)
-  state = federated.set_initial_weights(
-      process, process.initialize(), initial_model)
-  evaluator = evaluation.create_weights_evaluator(keras_model_fn, eval_splits)
+  # Workers are checked before the round is built: an unreachable one fails
+  # the run at once.
   pool = runtime.WorkerPool(workers) if workers else None
   try:
+    process = federated.build_learning_process(
+        federated.create_tff_model_fn(keras_model_fn, shape), process_config,
+        population=len(parts))
+    round_fn = forms.build_round(
+        federated.build_round_computation(
+            process, federated.build_client_data_computation(
+                shape, client_epochs, client_batch_size, feature_dtype)),
+        round_form,
+        secure=audit and process_config.secure, cache_dir=cache_dir)
+    state = federated.set_initial_weights(
+        process, process.initialize(), initial_model)
+    evaluator = evaluation.create_weights_evaluator(keras_model_fn,
+                                                    eval_splits)
     with tempfile.TemporaryDirectory(prefix='gptfl_clients_',
                                      dir=client_store_dir) as tmp:
       store = federated.ClientStore(tmp, shape, feature_dtype)

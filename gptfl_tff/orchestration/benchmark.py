@@ -184,17 +184,20 @@ def method_config(config: BenchmarkConfig, seed: int, setting: str,
 
   Returns:
     The run's `ExperimentConfig`: the setting's data and partition, the
-    seed, the client rate, and the method's algorithm: FedAvg or FedProx
-    (server SGD at 1.0; FedProx's mu from the template) or FedOpt (the
-    server optimizer at `config.fedopt_server_learning_rate`).
+    seed, the client rate, and the method's algorithm: FedAvg, FedProx or
+    SCAFFOLD (server SGD at 1.0; FedProx's mu from the template; SCAFFOLD
+    with client momentum 0, which its control variates assume) or FedOpt
+    (the server optimizer at `config.fedopt_server_learning_rate`).
   """
   template = config.chain.experiment
   fedopt = _is_fedopt(method)
+  algorithm = _algorithm(method)
   return setting_config(setting, dataclasses.replace(
       template, seed=seed, data=dataclasses.replace(template.data, seed=seed),
       process=dataclasses.replace(
-          template.process, client_learning_rate=lr,
-          algorithm=_algorithm(method),
+          template.process, client_learning_rate=lr, algorithm=algorithm,
+          client_momentum=(0.0 if algorithm == federated.Algorithm.SCAFFOLD
+                           else template.process.client_momentum),
           server_learning_rate=(config.fedopt_server_learning_rate if fedopt
                                 else 1.0))))
 

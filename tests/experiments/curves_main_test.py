@@ -15,8 +15,12 @@
 
 import os
 
+from absl import app
+from absl import flags
+from absl.testing import flagsaver
 import tensorflow as tf
 
+from experiments import curves_main
 from gptfl_tff.finetuning import training_loop
 from tests import fixtures
 
@@ -51,22 +55,28 @@ class CurvesMainTest(tf.test.TestCase):
     with open(md) as f:
       self.assertEqual(f.read(), result.stdout)
 
-  def test_flag_errors(self):
+  def test_a_folder_without_metrics_is_a_usage_error(self):
     root = self.create_tempdir().full_path
     result = _run([f'--run_dirs={root}'])
-    self.assertNotEqual(result.returncode, 0)
+    self.assertEqual(result.returncode, 2)
     self.assertIn('No metrics.csv in', result.stderr)
+
+  def test_flag_errors(self):
+    # In process: the binary's exit code is checked above.
+    if not flags.FLAGS.is_parsed():
+      flags.FLAGS.mark_as_parsed()
+    root = self.create_tempdir().full_path
     run = _write_run(root, 'a', [0.5])
-    result = _run([f'--run_dirs={run}', '--thresholds=50'])
-    self.assertNotEqual(result.returncode, 0)
-    self.assertIn('--thresholds must be fractions in (0, 1]', result.stderr)
-    result = _run([f'--run_dirs={run}', '--checkpoints=x'])
-    self.assertNotEqual(result.returncode, 0)
-    self.assertIn('--checkpoints must be rounds >= 1', result.stderr)
     no_eval = _write_run(root, 'b', [None])
-    result = _run([f'--run_dirs={no_eval}'])
-    self.assertNotEqual(result.returncode, 0)
-    self.assertIn('no evaluated round', result.stderr)
+    for values, message in [
+        (dict(run_dirs=[run], thresholds=['50']),
+         r'--thresholds must be fractions in \(0, 1\]'),
+        (dict(run_dirs=[run], checkpoints=['x']),
+         '--checkpoints must be rounds >= 1'),
+        (dict(run_dirs=[no_eval]), 'no evaluated round')]:
+      with self.subTest(message), flagsaver.flagsaver(**values):
+        with self.assertRaisesRegex(app.UsageError, message):
+          curves_main.main(['curves_main'])
 
 
 if __name__ == '__main__':

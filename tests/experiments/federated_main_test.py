@@ -80,14 +80,5 @@ class FederatedMainTest(tf.test.TestCase):
     self.assertEqual(result.stderr.count('\n'), 1, result.stderr)
 
 
-  def test_two_dp_noise_settings_are_a_usage_error(self):
-    data = self.create_tempdir().full_path
-    result = _run([f'--data_dir={data}', '--dp_noise_multiplier=1',
-                   '--target_epsilon=3', f'--root_output_dir={data}'])
-    self.assertEqual(result.returncode, 2, result.stderr)
-    self.assertIn('--dp_noise_multiplier', result.stderr)
-    self.assertIn('--target_epsilon', result.stderr)
-
-
 if __name__ == '__main__':
   tf.test.main()

@@ -179,12 +179,7 @@ class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
   def _round(self, dp, secure=True, rounds=1, state=None):
     """Runs rounds of one full-batch SGD step per client; returns the
     process, the final state and the model weights after each round."""
-    process = federated.build_learning_process(
-        federated.create_tff_model_fn(_keras_model, _SHAPE),
-        federated.ProcessConfig(client_learning_rate=_LR, client_momentum=0.0,
-                                secure=secure, dp=dp))
-    round_fn = federated.build_round_computation(
-        process, federated.build_client_data_computation(_SHAPE, 1, 64))
+    process, round_fn = self._build(dp, secure)
     if state is None:
       state = federated.set_initial_weights(
           process, process.initialize(), self._start_model())
@@ -196,6 +191,18 @@ class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
       weights.append(np.concatenate([
           np.ravel(w) for w in process.get_model_weights(state).trainable]))
     return process, state, weights
+
+  _built = {}  # (dp, secure) -> (process, round_fn), shared by the tests.
+
+  def _build(self, dp, secure):
+    if (dp, secure) not in self._built:
+      process = federated.build_learning_process(
+          federated.create_tff_model_fn(_keras_model, _SHAPE),
+          federated.ProcessConfig(client_learning_rate=_LR,
+                                  client_momentum=0.0, secure=secure, dp=dp))
+      self._built[dp, secure] = process, federated.build_round_computation(
+          process, federated.build_client_data_computation(_SHAPE, 1, 64))
+    return self._built[dp, secure]
 
   def _start_model(self):
     model = _keras_model()
@@ -249,9 +256,7 @@ class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
     _, state, _ = self._round(dp, rounds=1)
     # A resumed run continues from the saved state: round 2's noise must be
     # round 2's, not round 1's again.
-    process, _, _ = self._round(dp, rounds=0)
-    round_fn = federated.build_round_computation(
-        process, federated.build_client_data_computation(_SHAPE, 1, 64))
+    process, round_fn = self._build(dp, secure=True)
     state = round_fn(state, [
         (self.store.path(c), federated.client_seed(0, 1, c))
         for c in sorted(self.data)]).state

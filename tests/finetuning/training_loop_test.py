@@ -14,6 +14,7 @@
 """Tests for gptfl_tff.finetuning.training_loop."""
 
 import csv
+import functools
 import os
 import re
 from unittest import mock
@@ -128,8 +129,8 @@ class TrainingLoopTest(tf.test.TestCase):
   def test_simulation_refuses_a_round_that_leaks_outside_secure_sums(self):
     # A process whose metrics are summed in the clear although secure
     # aggregation was asked for: the audit must stop it before round 1.
-    def leaky_process(model_fn, config):
-      del config
+    def leaky_process(model_fn, config, population):
+      del config, population
       return tff.learning.algorithms.build_weighted_fed_avg(
           model_fn,
           client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.01),
@@ -151,7 +152,7 @@ class TrainingLoopTest(tf.test.TestCase):
             {'val': (x, y)}, federated.ProcessConfig(secure=True), 1, 2,
             training_loop.LoopConfig(rounds=1, clients_per_round=1))
 
-  def _simulate(self, output_dir, rounds, workers=()):
+  def _simulate(self, output_dir, rounds, workers=(), cache_dir=None):
     model_fn = lambda: tf.keras.Sequential([
         tf.keras.Input((4,)),
         tf.keras.layers.Dense(3, kernel_initializer='glorot_uniform')])
@@ -167,20 +168,23 @@ class TrainingLoopTest(tf.test.TestCase):
         federated.ProcessConfig(client_learning_rate=0.3), 1, 4,
         training_loop.LoopConfig(rounds=rounds, clients_per_round=5,
                                  output_dir=output_dir, checkpoint_every=1),
-        fingerprint='two-workers', workers=workers)
+        fingerprint='two-workers', workers=workers, cache_dir=cache_dir)
     return state, rows
 
   def _weights(self, state):
     return tf.nest.flatten(state.global_model_weights.trainable)
 
   def test_two_workers_train_as_one_and_resume_after_one_dies(self):
-    straight, rows_one = self._simulate(self.create_tempdir().full_path, 3)
+    # One cache: the round is compiled and audited once for all four runs.
+    cache = self.create_tempdir().full_path
+    simulate = functools.partial(self._simulate, cache_dir=cache)
+    straight, rows_one = simulate(self.create_tempdir().full_path, 3)
     self.assertGreater(rows_one[-1]['val_accuracy'],
                        rows_one[0]['val_accuracy'])  # It trained.
     out = self.create_tempdir().full_path
     first, second = runtime.Worker(), runtime.Worker()
     self.addCleanup(first.close)
-    self._simulate(out, 1, [first.address, second.address])
+    simulate(out, 1, [first.address, second.address])
     pool = runtime.WorkerPool([first.address, second.address],
                               retry_seconds=2.0)
 
@@ -196,11 +200,11 @@ class TrainingLoopTest(tf.test.TestCase):
       pool.wrap(total)([1, 2, 3, 4])
     with self.assertRaisesRegex(runtime.WorkerError, 'not reachable: ' +
                                 re.escape(second.address)):
-      self._simulate(out, 3, [first.address, second.address])
+      simulate(out, 3, [first.address, second.address])
     back = runtime.Worker()
     self.addCleanup(back.close)
     # Rounds 2 and 3 on the restarted pair, after round 1's checkpoint.
-    resumed, rows_two = self._simulate(out, 3, [first.address, back.address])
+    resumed, rows_two = simulate(out, 3, [first.address, back.address])
     for a, b in zip(self._weights(resumed), self._weights(straight)):
       self.assertAllEqual(a, b)
     self.assertEqual([r['val_accuracy'] for r in rows_one],

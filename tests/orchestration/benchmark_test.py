@@ -90,15 +90,25 @@ class BenchmarkTest(tf.test.TestCase):
     fedavg = fe.federated.Algorithm.FEDAVG
     fedopt = fe.federated.Algorithm.FEDOPT
     fedprox = fe.federated.Algorithm.FEDPROX
+    scaffold = fe.federated.Algorithm.SCAFFOLD
+    momentum = config.chain.experiment.process.client_momentum
+    self.assertGreater(momentum, 0)
     expected = {
-        'fedavg_scratch': (fedavg, 1.0), 'gptfl_fedavg': (fedavg, 1.0),
-        'fedopt_scratch': (fedopt, 0.02), 'gptfl_fedopt': (fedopt, 0.02),
-        'fedprox_scratch': (fedprox, 1.0), 'gptfl_fedprox': (fedprox, 1.0)}
+        'fedavg_scratch': (fedavg, 1.0, momentum),
+        'gptfl_fedavg': (fedavg, 1.0, momentum),
+        'fedopt_scratch': (fedopt, 0.02, momentum),
+        'gptfl_fedopt': (fedopt, 0.02, momentum),
+        'fedprox_scratch': (fedprox, 1.0, momentum),
+        'gptfl_fedprox': (fedprox, 1.0, momentum),
+        # SCAFFOLD's control variates assume plain client SGD.
+        'scaffold_scratch': (scaffold, 1.0, 0.0),
+        'gptfl_scaffold': (scaffold, 1.0, 0.0)}
     self.assertCountEqual(expected, benchmark.METHODS)
-    for method, (algorithm, server_lr) in expected.items():
+    for method, (algorithm, server_lr, mom) in expected.items():
       with self.subTest(method):
         exp = benchmark.method_config(config, 1, 'scarce', method, 0.03)
         self.assertEqual(exp.process.algorithm, algorithm)
+        self.assertEqual(exp.process.client_momentum, mom)
         self.assertEqual(exp.process.server_learning_rate, server_lr)
         self.assertEqual(exp.process.client_learning_rate, 0.03)
         self.assertEqual((exp.seed, exp.data.seed), (1, 1))
