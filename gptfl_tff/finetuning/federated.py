@@ -55,6 +55,9 @@ data:
     (each metric clipped to a range and securely summed).
   * The round's gradient diversity (paper Eq. 1) is measured from securely
     summed per-client terms (`diversity.GradientDiversityFactory`).
+  * SCAFFOLD's control-variate changes go through a secure sum with an
+    adaptive per-coordinate bound (`scaffold`); each client's own control
+    variate never leaves the client.
 
 With `ProcessConfig.dp` set, the model updates are aggregated by user-level
 DP-FedAvg instead (`privacy`): clipped, securely summed, noised by the

@@ -46,6 +46,10 @@ per client and round it took part in (`{client}.r{round:06d}`), so a run
 killed mid-round and resumed from its last checkpoint reads exactly the
 states that checkpoint saw, and replays the later rounds, rewriting their
 files with the same values. Older files are removed after each checkpoint.
+The files sit in the run's folder (`training_loop.run`); with `--workers`
+on several machines that folder must be one every worker can write, like
+`--client_store_dir`. Two local workers train as one, bit for bit
+(docs/results.md, section 11).
 """
 
 import collections

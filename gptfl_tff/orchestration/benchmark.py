@@ -329,12 +329,17 @@ def summarize(config: BenchmarkConfig, params_per_client: int
 
 
 _ALGORITHM_NAMES = {'fedavg': 'FedAvg', 'fedopt': 'FedOpt',
-                    'fedprox': 'FedProx'}
+                    'fedprox': 'FedProx', 'scaffold': 'SCAFFOLD'}
 _NAMES = {'synthetic_only': 'synthetic-only (pretrained, no FL)'}
 _NAMES.update({f'{a}_scratch': f'{name} from scratch'
                for a, name in _ALGORITHM_NAMES.items()})
 _NAMES.update({f'gptfl_{a}': f'GPT-FL + {name}'
                for a, name in _ALGORITHM_NAMES.items()})
+
+
+def display_name(method: str) -> str:
+  """A method's name in tables, e.g. 'GPT-FL + FedAvg'."""
+  return _NAMES[method]
 
 
 def format_markdown(summary: dict[str, Any], rounds: int) -> str:
@@ -358,7 +363,7 @@ def format_markdown(summary: dict[str, Any], rounds: int) -> str:
           params = f"{row['params_to_fedavg_final_mean'] / 1e6:.1f}M"
       lr = row.get('client_learning_rate', '')
       lines.append(
-          f"| {_NAMES[method]} | {lr} | {100 * row['mean']:.1f} +- "
+          f"| {display_name(method)} | {lr} | {100 * row['mean']:.1f} +- "
           f"{100 * row['std']:.1f} | {per_seed} | {reach} | {params} |")
     lines.append('')
   return '\n'.join(lines)

@@ -114,6 +114,15 @@ class BenchmarkTest(tf.test.TestCase):
         self.assertEqual((exp.seed, exp.data.seed), (1, 1))
         self.assertEqual(exp.examples_per_label, 5)
 
+  def test_every_method_has_a_display_name(self):
+    for method in benchmark.METHODS + ('synthetic_only',):
+      with self.subTest(method):
+        name = benchmark.display_name(method)
+        self.assertEqual(name.startswith('GPT-FL + '),
+                         method.startswith('gptfl_'))
+    self.assertEqual(benchmark.display_name('scaffold_scratch'),
+                     'SCAFFOLD from scratch')
+
   def test_grid_lists_each_rate_of_each_method(self):
     config = _config('/tmp', client_learning_rates=(0.05,),
                      finetune_client_learning_rates=(0.01, 0.05))
