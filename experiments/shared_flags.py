@@ -198,6 +198,11 @@ _GEN_KERAS_CV_WEIGHTS = flags.DEFINE_enum(
 _GEN_PROMPTS_PER_LABEL = flags.DEFINE_integer(
     'gen_prompts_per_label', None,
     'Synthetic examples per label; unset: the task\'s.')
+_GEN_PROMPT_FILE = flags.DEFINE_string(
+    'gen_prompt_file', None,
+    'Image tasks: prompts from a JSON file {label: [prompts]} (e.g. the '
+    'authors\' CIFAR-10 list, or one an LLM wrote), cleaned, deduplicated '
+    'and filtered for label drift; unset: templates.')
 _GEN = registry.GeneratorConfig()
 _GEN_STEPS = flags.DEFINE_integer('gen_steps', _GEN.steps, 'Denoising steps.')
 _GEN_RESOLUTION = flags.DEFINE_integer(
@@ -426,6 +431,7 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
                                _LABEL_MAX_BYTES.value),
       prompts_per_label=_value(_GEN_PROMPTS_PER_LABEL, d.prompts_per_label),
       voice_mix=mix,
+      prompt_file=_GEN_PROMPT_FILE.value,
       generator=generator,
       pretraining=pretraining)
 

@@ -43,6 +43,7 @@ from typing import Any, Optional
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import errors
 from gptfl_tff import evaluation
 from gptfl_tff import io_utils
 from gptfl_tff import models
@@ -54,6 +55,7 @@ from gptfl_tff.finetuning import federated_experiment
 from gptfl_tff.generators import registry
 from gptfl_tff.generators import speech
 from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import expanders
 from gptfl_tff.prompting import prompts as prompts_lib
 from gptfl_tff.synthesis import generation
 from gptfl_tff.tasks import base
@@ -81,6 +83,8 @@ class ChainConfig:
     labels: Label discovery settings.
     prompts_per_label: Synthetic examples per discovered label.
     voice_mix: Speech prompts' voice distribution (audio tasks).
+    prompt_file: Image tasks: a JSON prompt file `{label: [prompts]}` the
+      prompts come from (`expanders.FileExpander`); `None`: templates.
     generator: The generator and its settings.
     pretraining: Centralized pretraining settings.
     shared_dir: If set, the prompts, synthetic and pretrain stages live in
@@ -93,6 +97,7 @@ class ChainConfig:
   labels: LabelConfig = LabelConfig()
   prompts_per_label: int = 300
   voice_mix: prompts_lib.VoiceMix = prompts_lib.VoiceMix()
+  prompt_file: Optional[str] = None
   generator: registry.GeneratorConfig = registry.GeneratorConfig()
   pretraining: pretrain.PretrainConfig = pretrain.PretrainConfig()
   shared_dir: Optional[str] = None
@@ -167,17 +172,27 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
 
   # 2. Prompts.
   audio_task = task.modality == base.Modality.AUDIO
+  if audio_task and config.prompt_file:
+    raise errors.UserError(
+        f'--gen_prompt_file applies to image tasks; task {exp.task} speaks '
+        'its label words. Drop the flag.')
   settings = stages.settings_of({
       'task': exp.task, 'labels': names, 'per_label': config.prompts_per_label,
       'seed': exp.seed,
       # The voices actually installed, not the ones asked for.
       'voice_mix': (speech.installed_voice_mix(config.voice_mix)
-                    if audio_task else None)})
+                    if audio_task else None),
+      # The file's content, not its path.
+      'prompt_file': (stages.file_digest(config.prompt_file)
+                      if config.prompt_file else None)})
   folder, status = chain.begin('prompts', settings)
   prompts_path = os.path.join(folder, 'prompts.jsonl')
   if status != stages.Status.DONE:
+    expander = (expanders.FileExpander(config.prompt_file, names)
+                if config.prompt_file else None)
     prompts_lib.write_jsonl(prompts_path, task.create_prompts(
-        names, config.prompts_per_label, exp.seed, config.voice_mix))
+        names, config.prompts_per_label, exp.seed, config.voice_mix,
+        expander))
     stages.finish(folder)
   prompts = prompts_lib.read_jsonl(prompts_path)
 

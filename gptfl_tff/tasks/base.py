@@ -263,8 +263,21 @@ class Task(abc.ABC):
 
   @abc.abstractmethod
   def create_prompts(self, labels: Sequence[str], per_label: int, seed: int,
-                     voice_mix: prompts_lib.VoiceMix) -> list:
-    """`per_label` prompts per discovered label (Sec. 3.2)."""
+                     voice_mix: prompts_lib.VoiceMix,
+                     expander: Optional[prompts_lib.Expander] = None
+                     ) -> list:
+    """`per_label` prompts per discovered label (Sec. 3.2).
+
+    Args:
+      labels: Discovered label names.
+      per_label: Prompts per label.
+      seed: Seed of every draw.
+      voice_mix: Speech prompts' voices (audio tasks).
+      expander: Image tasks' text expander (`None`: templates).
+
+    Returns:
+      The prompts.
+    """
 
   @abc.abstractmethod
   def pretrain(self, synthetic_dir: str, keras_model_fn, config,
@@ -298,7 +311,8 @@ class AudioTask(Task):
   def model_input(self, features):
     return features
 
-  def create_prompts(self, labels, per_label, seed, voice_mix):
+  def create_prompts(self, labels, per_label, seed, voice_mix, expander=None):
+    del expander  # Speech prompts are the label words.
     from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
     mix = speech.installed_voice_mix(voice_mix)
     return prompts_lib.create_speech_prompts(
@@ -327,10 +341,10 @@ class ImageTask(Task):
     from gptfl_tff import models  # pylint: disable=g-import-not-at-top
     return models.image_model_input(features).numpy()
 
-  def create_prompts(self, labels, per_label, seed, voice_mix):
+  def create_prompts(self, labels, per_label, seed, voice_mix, expander=None):
     del voice_mix  # Speech only.
     return prompts_lib.create_image_prompts(
-        labels, per_label, seed,
+        labels, per_label, seed, expander=expander,
         label_ids=[self.label_id(n) for n in labels])
 
   def pretrain(self, synthetic_dir, keras_model_fn, config, output_dir,

@@ -28,6 +28,7 @@ from gptfl_tff.generators import flite
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
 from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import prompts
 from gptfl_tff.tasks import base
 from tests import fixtures
 from tests.tasks import images_test
@@ -106,8 +107,15 @@ class ChainTest(tf.test.TestCase):
     data_dir = images_test._write_folder(  # pylint: disable=protected-access
         self.create_tempdir().full_path, per_class=10)
     out = self.create_tempdir().full_path
+    # Prompts from a file in the authors' style: one drifts and is dropped.
+    prompt_file = self.create_tempfile('prompts.json').full_path
+    with open(prompt_file, 'w') as f:
+      json.dump({f'a {c.title()}': [f'a {c} at dawn', f'a {c} at dusk',
+                                    'a plane at noon']
+                 for c in images_test._CLASSES}, f)  # pylint: disable=protected-access
     data = base.DataConfig(data_dir=data_dir)
     config = chain.ChainConfig(
+        prompt_file=prompt_file,
         experiment=federated_experiment.ExperimentConfig.for_task(
             'cifar10', finetune=True, data=data, num_clients=3,
             clients_per_round=2, rounds=2, eval_every=1,
@@ -121,6 +129,10 @@ class ChainTest(tf.test.TestCase):
     task = tasks.get('cifar10')
     present = sorted(images_test._CLASSES, key=task.label_id)  # pylint: disable=protected-access
     self.assertEqual(results['labels'], present)
+    texts = [p.text for p in prompts.read_jsonl(
+        os.path.join(out, 'prompts', 'prompts.jsonl'))]
+    self.assertCountEqual(
+        texts, [f'a {c} at {t}' for c in present for t in ('dawn', 'dusk')])
     with open(os.path.join(out, 'synthetic', 'manifest.json')) as f:
       self.assertEqual(json.load(f)['counts_per_label'],
                        {name: 2 for name in present})
