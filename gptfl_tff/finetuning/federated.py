@@ -142,7 +142,8 @@ class ProcessConfig:
       (TFF's default secure aggregator does; its initial bound of 0.1 slows
       early rounds from random init). Zeroing and the per-coordinate clipping
       and quantisation of the secure sum apply either way.
-    client_loop: The clients' loop form (see `ClientLoop`).
+    client_loop: The clients' loop form (see `ClientLoop`); SCAFFOLD's
+      clients always iterate.
     proximal_strength: FedProx's mu (> 0; ignored by the other algorithms).
     dp: User-level differential privacy of the model updates (`None`: off;
       see `privacy`). With `secure`, the DP sum is a secure sum.
@@ -188,7 +189,8 @@ class ProcessConfig:
       raise ValueError(
           'Differential privacy is defined here for FedAvg only; SCAFFOLD\'s '
           'control variates would leave the server unclipped and un-noised. '
-          'Drop the DP flags or use --algorithm=fedavg.')
+          'Drop --dp_noise_multiplier/--target_epsilon or use '
+          '--algorithm=fedavg.')
 
 
 _LOOPS = {
@@ -306,8 +308,8 @@ def build_learning_process(
 
   Returns:
     A `tff.learning.templates.LearningProcess` whose `next` takes
-    `(state, client_data)`: each client's dataset, or for SCAFFOLD
-    `<data, state_in, state_out>` (`scaffold.client_data_type`).
+    `(state, client_data)`: each client's dataset, or for SCAFFOLD its
+    dataset and state file names (`scaffold.client_data_type`).
 
   Raises:
     ValueError: For SCAFFOLD without a population.
@@ -336,7 +338,8 @@ def build_learning_process(
                                          config.proximal_strength)
   if config.algorithm == Algorithm.SCAFFOLD:
     if not population:
-      raise ValueError('SCAFFOLD needs the population size (N).')
+      raise ValueError('SCAFFOLD needs the population size N: pass '
+                       'population=<number of clients>.')
     weights_type = tff.learning.models.weights_type_from_model(model_fn)
 
     @tff.tensorflow.computation
@@ -523,9 +526,12 @@ def build_round_computation(
     datasets = tff.federated_map(client_data, (client_args[0],
                                                client_args[1]))
     if stateful:
-      datasets = tff.federated_zip(collections.OrderedDict(
-          data=datasets, state=tff.federated_map(
-              scaffold.state_dataset, (client_args[2], client_args[3]))))
+      datasets = tff.federated_zip(collections.OrderedDict([
+          (scaffold.DATA, datasets),
+          (scaffold.STATE, tff.federated_map(
+              scaffold.build_state_dataset(),
+              tuple(getattr(client_args, name)
+                    for name in scaffold.STATE_FIELDS)))]))
     return process.next(state, datasets)
 
   return round_fn
@@ -533,10 +539,17 @@ def build_round_computation(
 
 def uses_client_state(
     process: tff.learning.templates.LearningProcess) -> bool:
-  """Whether `process`'s clients keep state between rounds (SCAFFOLD)."""
+  """Whether `process`'s clients keep state between rounds (SCAFFOLD).
+
+  Args:
+    process: A process from `build_learning_process`.
+
+  Returns:
+    True if its client data carries state files (`scaffold.STATE`).
+  """
   member = process.next.type_signature.parameter[1].member
   return isinstance(member, tff.StructType) and tff.structure.has_field(
-      member, 'state')
+      member, scaffold.STATE)
 
 
 def client_seed(seed: int, round_num: int, client_id: str) -> int:

@@ -34,7 +34,13 @@ FedAvg's (`federated.build_learning_process`); `dc_i` goes through
 `tff.aggregators.SecureSumFactory` with an adaptive per-coordinate bound
 (initially 50, tracking the 95th percentile x2 of each client's largest
 coordinate, estimated from secure sums, as TFF's secure aggregator bounds
-model updates); a coordinate beyond the bound is clipped.
+model updates); a coordinate beyond the bound is clipped. Two departures
+from the algorithm as written follow from secure aggregation and are
+counted, not hidden: a clipped `dc_i` coordinate reaches `c` clipped while
+the client keeps its own `c_i+` unclipped, and a client update the model
+aggregator zeroes (TFF's adaptive zeroing of outliers) still sends its
+`dc_i`. The round's clipped coordinates are in the measurements
+(`client_work/control_sum`).
 
 Per-client state (simulation of the paper's cross-silo setting). A client
 keeps `c_i` itself: the round hands each client two file names,
@@ -66,7 +72,9 @@ from gptfl_tff import errors
 
 # The file names a SCAFFOLD client's data carries besides its examples.
 STATE_FIELDS = ('state_in', 'state_out')
-_STATE_RE = re.compile(r'^(.+)\.r(\d{6})$')
+_STATE_RE = re.compile(r'^(.+)\.r(\d{6,})$')
+# The fields of a SCAFFOLD client's data.
+DATA, STATE = 'data', 'state'
 # The control-variate sum's adaptive bound (see module docstring).
 _BOUND = dict(initial_estimate=50.0, target_quantile=0.95, learning_rate=1.0,
               multiplier=2.0)
@@ -74,23 +82,33 @@ _BOUND = dict(initial_estimate=50.0, target_quantile=0.95, learning_rate=1.0,
 
 def client_data_type(
     element_type: tff.types.Type) -> tff.StructType:
-  """A SCAFFOLD client's data: `<data=examples, state=file names>`.
+  """A SCAFFOLD client's data: `<data=examples, state=<file names>*>`.
 
   The file names (`STATE_FIELDS`) travel as a one-element dataset so that
   the client data is a structure of sequences, as TFF's
   `ClientWorkProcess` requires.
+
+  Args:
+    element_type: The type of one batch of examples.
+
+  Returns:
+    The struct type.
   """
   return tff.StructType([
-      ('data', tff.SequenceType(element_type)),
-      ('state', tff.SequenceType(
+      (DATA, tff.SequenceType(element_type)),
+      (STATE, tff.SequenceType(
           tff.StructType([(name, np.str_) for name in STATE_FIELDS])))])
 
 
-@tff.tensorflow.computation(np.str_, np.str_)
-def state_dataset(state_in, state_out):
-  """The `state` part of a client's data (see `client_data_type`)."""
-  return tf.data.Dataset.from_tensors(
-      collections.OrderedDict(zip(STATE_FIELDS, (state_in, state_out))))
+def build_state_dataset() -> tff.Computation:
+  """`(state_in, state_out) -> ` the `state` part of a client's data."""
+
+  @tff.tensorflow.computation(np.str_, np.str_)
+  def state_dataset(state_in, state_out):
+    return tf.data.Dataset.from_tensors(
+        collections.OrderedDict(zip(STATE_FIELDS, (state_in, state_out))))
+
+  return state_dataset
 
 
 def _flat(structure) -> tf.Tensor:
@@ -126,7 +144,15 @@ def read_state(path: tf.Tensor, like):
 
 
 def load_state(path: str, like) -> list[np.ndarray]:
-  """`read_state` in Python, for reports and tests."""
+  """`read_state` in Python, for reports and tests.
+
+  Args:
+    path: A state file ('' for zeros).
+    like: Tensors (or specs) of the trainable weights' shapes.
+
+  Returns:
+    The control variate's tensors, flattened in order.
+  """
   return [t.numpy() for t in tf.nest.flatten(
       read_state(tf.constant(path), like))]
 
@@ -227,7 +253,8 @@ def _client_update(model, learning_rate, control, initial_weights, data,
   """One SCAFFOLD client (module docstring); returns update, dc_i, metrics."""
   weights = tff.learning.models.ModelWeights.from_model(model)
   tf.nest.map_structure(lambda v, t: v.assign(t), weights, initial_weights)
-  state_in, state_out = tf.nest.flatten(state.get_single_element())
+  files = state.get_single_element()
+  state_in, state_out = files['state_in'], files['state_out']
   control = tf.nest.flatten(control)
   own = tf.nest.flatten(read_state(state_in, control))
   correction = [c - ci for c, ci in zip(control, own)]
@@ -246,10 +273,11 @@ def _client_update(model, learning_rate, control, initial_weights, data,
             zip(tf.nest.flatten(initial_weights.trainable), trainable)]
   scale = 1.0 / (tf.cast(tf.maximum(steps, 1), tf.float32) * learning_rate)
   delta = [u * scale - c for u, c in zip(update, control)]
-  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t))
-                          for t in update + delta])
-  # A client that diverged sends nothing (weight 0, zero updates) and keeps
-  # its control variate, as TFF's FedAvg client zeroes non-finite updates.
+  finite = tf.logical_and(steps > 0, tf.reduce_all(
+      [tf.reduce_all(tf.math.is_finite(t)) for t in update + delta]))
+  # A client that diverged (or had no batch) sends nothing (weight 0, zero
+  # updates) and keeps its control variate, as TFF's FedAvg client zeroes
+  # non-finite updates.
   update = [tf.where(finite, t, tf.zeros_like(t)) for t in update]
   delta = [tf.where(finite, t, tf.zeros_like(t)) for t in delta]
   written = tf.io.write_file(
@@ -269,7 +297,11 @@ def _client_update(model, learning_rate, control, initial_weights, data,
 
 
 class ClientStates:
-  """The files holding each client's `c_i` between rounds (see docstring).
+  """The files holding each client's `c_i` between rounds.
+
+  See the module docstring. The files are read and written by the clients
+  (the TFF workers); this class, on the coordinator, names them and removes
+  old ones, so the coordinator and every worker must see one folder.
 
   Attributes:
     root: The folder of the state files.
@@ -295,8 +327,9 @@ class ClientStates:
       if not match:
         raise errors.UserError(
             f'{os.path.join(root, name)} is not a SCAFFOLD client state '
-            '(client.rNNNNNN). The folder is the run\'s own; move the file '
-            'away or use another --root_output_dir.')
+            '(client.rNNNNNN). The folder is the run\'s own: move the file '
+            'away, or start afresh with another --experiment_name or '
+            '--redo_from=federated.')
       round_num = int(match.group(2))
       if round_num > after_round:
         os.remove(os.path.join(root, name))
@@ -311,20 +344,38 @@ class ClientStates:
   def paths(self, client_id: str, round_num: int) -> tuple[str, str]:
     """`(state_in, state_out)` of a client taking part in `round_num`.
 
-    `state_in` is its state from the latest earlier round it took part in
-    ('' if none); the round's `state_out` is recorded as its newest.
+    Args:
+      client_id: The client.
+      round_num: The round it takes part in.
+
+    Returns:
+      `state_in`, its state from the latest earlier round it took part in
+      ('' if none), and `state_out`, recorded as its newest.
+
+    Raises:
+      errors.UserError: If that earlier state file is missing here (the
+        workers wrote it to a folder this process does not see).
     """
     rounds = self._rounds[client_id]
     earlier = [r for r in rounds if r < round_num]
     state_in = self._path(client_id, earlier[-1]) if earlier else ''
+    if state_in and not os.path.exists(state_in):
+      raise errors.UserError(
+          f'SCAFFOLD state {state_in} is missing: the workers must write the '
+          'run folder this process reads. With --workers on other machines, '
+          'put --root_output_dir on a filesystem they all share.')
     if round_num not in rounds:
       rounds.append(round_num)
     return state_in, self._path(client_id, round_num)
 
   def prune(self, round_num: int) -> None:
-    """Removes states no round after `round_num` reads (after a checkpoint).
+    """Removes states no round after `round_num` reads.
 
-    Keeps each client's newest state up to `round_num`.
+    Keeps each client's newest state up to `round_num`, and every later one.
+    Call it with the round of the oldest checkpoint a run may resume from.
+
+    Args:
+      round_num: The round.
     """
     for client_id, rounds in self._rounds.items():
       done = [r for r in rounds if r <= round_num]

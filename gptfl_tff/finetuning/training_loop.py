@@ -322,6 +322,8 @@ def run(
   Raises:
     ValueError: If the store holds no clients.
     CheckpointError: If the output folder's checkpoint is another run's.
+    errors.UserError: If SCAFFOLD client state is missing or foreign
+      (`scaffold.ClientStates`).
   """
   client_ids = sorted(store.sizes)
   if not client_ids:
@@ -335,6 +337,9 @@ def run(
       state, rows, used = restored.state, restored.rows, restored.seconds
       first = restored.round_num + 1
       logging.info('Resuming after round %d.', restored.round_num)
+  # Rounds of the checkpoints a rerun may resume from (the checkpointer
+  # keeps two; 0 is the start).
+  resumable = [first - 1]
   writer = MetricsWriter(config.output_dir, rows)
   states = None
   if federated.uses_client_state(process):
@@ -392,12 +397,14 @@ def run(
           round_num % config.eval_every == 0 or last):
         row.update(evaluator(process.get_model_weights(state)))
       writer.write(row)
-      saved = checkpointer and (
+      saved = checkpointer is not None and (
           last or round_num % config.checkpoint_every == 0)
       if saved:
         checkpointer.save(round_num, state, writer.rows, used)
-      if states and (saved or not checkpointer):
-        states.prune(round_num)
+        resumable = resumable[-1:] + [round_num]
+      if states and (saved or checkpointer is None):
+        # Keep what a resume from either kept checkpoint reads.
+        states.prune(round_num if checkpointer is None else resumable[0])
       shown = {'loss': row['train_loss'], 'acc': row['train_accuracy']}
       if row['val_accuracy'] is not None:
         shown['val_acc'] = row['val_accuracy']
@@ -447,7 +454,7 @@ def run_simulation(
     labels: Their labels.
     parts: `client_id -> indices` into `features`.
     eval_splits: `name -> (float32 model input, labels)`, e.g. 'val', 'test'.
-    process_config: FedAvg/FedOpt settings.
+    process_config: The algorithm and its settings.
     client_epochs: Local epochs.
     client_batch_size: Local batch size.
     config: Loop settings.

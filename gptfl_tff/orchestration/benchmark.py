@@ -108,6 +108,11 @@ class BenchmarkConfig:
         exp.process.server_optimizer == federated.ServerOptimizer.SGD):
       raise BenchmarkError(
           'FedOpt methods need --server_optimizer=adam or yogi.')
+    if (any(_algorithm(m) == federated.Algorithm.SCAFFOLD
+            for m in self.methods) and exp.process.dp is not None):
+      raise BenchmarkError(
+          'SCAFFOLD methods run without DP: drop them from --bench_methods '
+          'or drop --dp_noise_multiplier/--target_epsilon.')
     if (any(_algorithm(m) == federated.Algorithm.FEDPROX
             for m in self.methods) and exp.process.proximal_strength <= 0):
       raise BenchmarkError(
@@ -338,7 +343,17 @@ _NAMES.update({f'gptfl_{a}': f'GPT-FL + {name}'
 
 
 def display_name(method: str) -> str:
-  """A method's name in tables, e.g. 'GPT-FL + FedAvg'."""
+  """A method's name in tables, e.g. 'GPT-FL + FedAvg'.
+
+  Args:
+    method: One of `METHODS`, or 'synthetic_only'.
+
+  Returns:
+    The name.
+
+  Raises:
+    KeyError: For another method.
+  """
   return _NAMES[method]
 
 

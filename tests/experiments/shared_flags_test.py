@@ -11,8 +11,10 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for the flag family's checks (in process; the binaries' exit code
-and one-line error are checked in their own tests)."""
+"""Tests for experiments.shared_flags's checks, in process.
+
+The binaries' exit code and one-line error are checked in their own tests.
+"""
 
 from absl import app
 from absl import flags

@@ -176,6 +176,16 @@ class FederatedExperimentTest(tf.test.TestCase):
     with self.assertRaisesRegex(errors.UserError, '--dp_noise_multiplier'):
       fe.export(config, self.create_tempdir().full_path)
 
+  def test_scaffold_is_not_exported(self):
+    config = fe.ExperimentConfig.for_task('fsdd')
+    config = dataclasses.replace(config, process=dataclasses.replace(
+        config.process, algorithm=fe.federated.Algorithm.SCAFFOLD,
+        client_momentum=0.0))
+    folder = os.path.join(self.create_tempdir().full_path, 'export')
+    with self.assertRaisesRegex(errors.UserError, 'SCAFFOLD is not exported'):
+      fe.export(config, folder)
+    self.assertFalse(os.path.exists(folder))
+
   def test_missing_initial_model_is_a_user_error(self):
     with self.assertRaisesRegex(models.ModelFileError, 'random init'):
       fe.run(fe.ExperimentConfig.for_task(

@@ -162,6 +162,11 @@ class SeededQueryTest(tf.test.TestCase):
 
 class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
 
+  # (dp, secure) -> (process, round_fn), built once and shared by the
+  # tests: a process holds no state between calls, so a resumed run may
+  # reuse it.
+  _built = {}
+
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -191,8 +196,6 @@ class DPProcessTest(tf.test.TestCase, parameterized.TestCase):
       weights.append(np.concatenate([
           np.ravel(w) for w in process.get_model_weights(state).trainable]))
     return process, state, weights
-
-  _built = {}  # (dp, secure) -> (process, round_fn), shared by the tests.
 
   def _build(self, dp, secure):
     if (dp, secure) not in self._built:

@@ -23,6 +23,7 @@ from gptfl_tff import errors
 from gptfl_tff import runtime
 from gptfl_tff.finetuning import federated
 from gptfl_tff.finetuning import forms
+from gptfl_tff.finetuning import privacy
 from gptfl_tff.finetuning import scaffold
 from gptfl_tff.finetuning import training_loop
 
@@ -52,8 +53,11 @@ def _config(secure, lr=0.3):
 
 
 def _reference_rounds(start, clients, lr, epochs, batch_size, population,
-                      rounds):
-  """SCAFFOLD option II by hand (see `scaffold`); round r's data seed r."""
+                      rounds, correct=True):
+  """SCAFFOLD option II by hand (see `scaffold`); round r's data seed r.
+
+  With `correct=False` the client steps skip the correction: FedAvg.
+  """
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   model = _keras_model()
   x_server = [w.copy() for w in start]
@@ -72,7 +76,7 @@ def _reference_rounds(start, clients, lr, epochs, batch_size, population,
           loss = loss_fn(y[batch], model(x[batch]))
         grads = tape.gradient(loss, model.trainable_weights)
         for w, g, ci, cs in zip(model.trainable_weights, grads, own[k], c):
-          w.assign(w - lr * (g.numpy() - ci + cs))
+          w.assign(w - lr * (g.numpy() - (ci - cs if correct else 0)))
       update = [a - w.numpy() for a, w in zip(x_server, model.weights)]
       new_own = [ci - cs + u / (steps * lr)
                  for ci, cs, u in zip(own[k], c, update)]
@@ -125,10 +129,19 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
           for k in range(len(clients))]).state
     want_x, want_c, want_own = _reference_rounds(
         start, clients, lr, epochs, batch_size, population, rounds)
-    for got, want in zip(process.get_model_weights(state).trainable, want_x):
+    got_x = process.get_model_weights(state).trainable
+    self.assertLen(got_x, 2)
+    for got, want in zip(got_x, want_x):
       self.assertAllClose(got, want, atol=atol)
+    self.assertLen(state.client_work['control'], 2)
     for got, want in zip(state.client_work['control'], want_c):
       self.assertAllClose(got, want, atol=atol)
+    # Without the control variates (FedAvg), the weights differ: the
+    # reference's correction matters at this tolerance.
+    fedavg_x, _, _ = _reference_rounds(start, clients, lr, epochs,
+                                       batch_size, population, rounds,
+                                       correct=False)
+    self.assertNotAllClose(fedavg_x[0], want_x[0], atol=100 * atol)
     self.assertNotAllClose(want_c[0], np.zeros_like(want_c[0]))
     for k in range(len(clients)):
       path = states.paths(f'c{k}', rounds + 1)[0]
@@ -137,15 +150,42 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
                            want_own[k]):
         self.assertAllClose(got, want, atol=atol)
 
-  def test_secure_round_passes_the_audit(self):
+  def test_map_reduce_round_passes_the_audit_and_equals_the_round(self):
     process = federated.build_learning_process(
         federated.create_tff_model_fn(_keras_model, _SHAPE),
         _config(secure=True), population=4)
-    compiled = forms.audit(process.next)
+    as_written = federated.build_round_computation(
+        process, federated.build_client_data_computation(_SHAPE, 1, 4))
+    cache = self.create_tempdir().full_path
+    compiled = forms.audit(as_written, cache)
     self.assertEqual(forms.insecure_paths(compiled), [])
     self.assertEqual(
         forms.aggregation_intrinsics(compiled.distribute_aggregate_form),
         {'federated_secure_sum_bitwidth'})
+    # The form a simulation runs: its clients must write their states too.
+    map_reduce = forms.build_round(as_written, forms.RoundForm.MAP_REDUCE,
+                                   secure=True, cache_dir=cache)
+    store = federated.ClientStore(self.create_tempdir().full_path, _SHAPE)
+    for k in range(3):
+      store.write(f'c{k}', *_client_arrays(k, 6))
+    tf.keras.utils.set_random_seed(0)
+    initial = federated.set_initial_weights(
+        process, process.initialize(), _keras_model())
+    results = []
+    for round_fn in (as_written, map_reduce):
+      states = scaffold.ClientStates(self.create_tempdir().full_path, 0)
+      state = initial
+      for r in (1, 2):
+        state = round_fn(state, [(store.path(c), r) + states.paths(c, r)
+                                 for c in sorted(store.sizes)]).state
+      results.append(tf.nest.flatten(
+          [state.global_model_weights.trainable, state.client_work['control'],
+           scaffold.load_state(states.paths('c0', 3)[0],
+                               state.client_work['control'])]))
+    self.assertLen(results[0], 6)
+    for a, b in zip(*results):
+      self.assertAllEqual(a, b)
+    self.assertNotAllClose(results[0][4], np.zeros_like(results[0][4]))
 
   def test_client_states_name_index_and_prune(self):
     root = self.create_tempdir().full_path
@@ -166,6 +206,11 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
     states.prune(4)
     self.assertEqual(sorted(os.listdir(root)), ['a.r000004'])
     self.assertEqual(states.paths('a', 5)[0], os.path.join(root, 'a.r000004'))
+    # A state the workers wrote where this process cannot see it.
+    states.paths('z', 5)
+    with self.assertRaisesRegex(errors.UserError, 'z.r000005 is missing'):
+      states.paths('z', 6)
+    os.remove(os.path.join(root, 'a.r000004'))
     open(os.path.join(root, 'notes.txt'), 'w').close()
     with self.assertRaisesRegex(errors.UserError, 'notes.txt'):
       scaffold.ClientStates(root, 4)
@@ -173,6 +218,10 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
   def test_config_needs_plain_sgd_and_no_dp(self):
     with self.assertRaisesRegex(ValueError, 'client_momentum=0'):
       federated.ProcessConfig(algorithm=federated.Algorithm.SCAFFOLD)
+    with self.assertRaisesRegex(ValueError, '--target_epsilon'):
+      federated.ProcessConfig(
+          algorithm=federated.Algorithm.SCAFFOLD, client_momentum=0.0,
+          dp=privacy.DPConfig(noise_multiplier=1.0))
     with self.assertRaisesRegex(ValueError, 'population'):
       federated.build_learning_process(
           federated.create_tff_model_fn(_keras_model, _SHAPE),
@@ -220,9 +269,15 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
     for a, b in zip(whole.client_work['control'],
                     resumed.client_work['control']):
       self.assertAllEqual(a, b)
-    # Each client keeps one state file: its newest.
-    names = os.listdir(state_dir)
-    self.assertLen(names, len({n.split('.')[0] for n in names}))
+    # Kept: what a resume from either kept checkpoint (rounds 3 and 4)
+    # reads, i.e. each client's newest state up to round 3, and round 4's.
+    want = set()
+    for c in ids:
+      took = [r for r in range(1, 5)
+              if c in training_loop.sample_clients(ids, 2, seed, r)]
+      want |= {f'{c}.r{r:06d}' for r in took
+               if r > 3 or r == max([0] + [t for t in took if t <= 3])}
+    self.assertCountEqual(os.listdir(state_dir), want)
 
 
 if __name__ == '__main__':

@@ -84,6 +84,16 @@ class BenchmarkTest(tf.test.TestCase):
                       proximal_strength=0.0)), output_dir='/tmp'),
           output_dir='/tmp', settings=('standard',),
           methods=('gptfl_fedprox',))
+    with self.assertRaisesRegex(benchmark.BenchmarkError,
+                                'SCAFFOLD.*--target_epsilon'):
+      benchmark.BenchmarkConfig(
+          chain=chain.ChainConfig(
+              experiment=fe.ExperimentConfig.for_task(
+                  'fsdd', process=fe.federated.ProcessConfig(
+                      dp=fe.privacy.DPConfig(noise_multiplier=1.0))),
+              output_dir='/tmp'),
+          output_dir='/tmp', settings=('standard',),
+          methods=('scaffold_scratch',))
 
   def test_each_method_runs_its_algorithm(self):
     config = _config('/tmp', fedopt_server_learning_rate=0.02)
