@@ -75,25 +75,19 @@ class BenchmarkTest(tf.test.TestCase):
     with self.assertRaisesRegex(benchmark.BenchmarkError, 'server_optimizer'):
       grid(process=fe.federated.ProcessConfig(
           server_optimizer=fe.federated.ServerOptimizer.SGD))
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
-                                'proximal_strength'):
-      benchmark.BenchmarkConfig(
-          chain=chain.ChainConfig(
-              experiment=fe.ExperimentConfig.for_task(
-                  'fsdd', process=fe.federated.ProcessConfig(
-                      proximal_strength=0.0)), output_dir='/tmp'),
-          output_dir='/tmp', settings=('standard',),
-          methods=('gptfl_fedprox',))
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
-                                'SCAFFOLD.*--target_epsilon'):
-      benchmark.BenchmarkConfig(
-          chain=chain.ChainConfig(
-              experiment=fe.ExperimentConfig.for_task(
-                  'fsdd', process=fe.federated.ProcessConfig(
-                      dp=fe.privacy.DPConfig(noise_multiplier=1.0))),
-              output_dir='/tmp'),
-          output_dir='/tmp', settings=('standard',),
-          methods=('scaffold_scratch',))
+    for methods, process, message in [
+        (('gptfl_fedprox',), fe.federated.ProcessConfig(
+            proximal_strength=0.0), 'proximal_strength'),
+        (('scaffold_scratch',), fe.federated.ProcessConfig(
+            dp=fe.privacy.DPConfig(noise_multiplier=1.0)),
+         'SCAFFOLD.*--target_epsilon')]:
+      with self.assertRaisesRegex(benchmark.BenchmarkError, message):
+        benchmark.BenchmarkConfig(
+            chain=chain.ChainConfig(
+                experiment=fe.ExperimentConfig.for_task('fsdd',
+                                                        process=process),
+                output_dir='/tmp'),
+            output_dir='/tmp', settings=('standard',), methods=methods)
 
   def test_each_method_runs_its_algorithm(self):
     config = _config('/tmp', fedopt_server_learning_rate=0.02)
