@@ -17,7 +17,7 @@ The five GPT-FL steps are five packages, in the order one label passes
 through them:
 
   1. label discovery   `discovery/` (`label_discovery`: IBLT, secure sums)
-  2. prompts           `prompting/` (`prompts`)
+  2. prompts           `prompting/` (`prompts`, `expanders`)
   3. generation        `synthesis/` (`generation`, `synthetic_records`) and
                        the generator plugins in `generators/`
   4. pretraining       `pretraining/` (`pretrain`)
