@@ -307,18 +307,11 @@ def validate() -> None:
     raise app.UsageError(
         '--algorithm=fedprox needs --proximal_strength > 0 (mu = 0 is '
         f'FedAvg); got {_PROXIMAL_STRENGTH.value}.')
-  if _ALGORITHM.value == federated.Algorithm.SCAFFOLD:
-    if _CLIENT_MOMENTUM.value:
-      raise app.UsageError(
-          '--algorithm=scaffold runs plain client SGD (its control variates '
-          f'assume it); got --client_momentum={_CLIENT_MOMENTUM.value}. Pass '
-          '--client_momentum=0.')
-    if _DP_NOISE.value is not None or _TARGET_EPSILON.value is not None:
-      raise app.UsageError(
-          'Differential privacy is implemented for fedavg only; drop '
-          '--dp_noise_multiplier/--target_epsilon or pass --algorithm=fedavg.')
   try:
-    _dp_config()
+    # The process's own rules (SCAFFOLD's plain SGD, DP with FedAvg only).
+    federated.ProcessConfig(algorithm=_ALGORITHM.value,
+                            client_momentum=_CLIENT_MOMENTUM.value,
+                            dp=_dp_config())
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   runtime.set_worker_network(_WORKER_NETWORK.value)

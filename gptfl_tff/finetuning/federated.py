@@ -187,8 +187,8 @@ class ProcessConfig:
           '--client_momentum=0.')
     if self.algorithm == Algorithm.SCAFFOLD and self.dp is not None:
       raise ValueError(
-          'Differential privacy is defined here for FedAvg only; SCAFFOLD\'s '
-          'control variates would leave the server unclipped and un-noised. '
+          'Differential privacy is implemented for fedavg only; SCAFFOLD\'s '
+          'control variates would reach the server unclipped and un-noised. '
           'Drop --dp_noise_multiplier/--target_epsilon or use '
           '--algorithm=fedavg.')
 
