@@ -337,9 +337,6 @@ def build_learning_process(
     client_optimizer = ProximalOptimizer(client_optimizer,
                                          config.proximal_strength)
   if config.algorithm == Algorithm.SCAFFOLD:
-    if not population:
-      raise ValueError('SCAFFOLD needs the population size N: pass '
-                       'population=<number of clients>.')
     weights_type = tff.learning.models.weights_type_from_model(model_fn)
 
     @tff.tensorflow.computation

@@ -167,15 +167,15 @@ def build_client_work(
   """SCAFFOLD's client work (see module docstring).
 
   Its state is `<control=c, control_sum=the dc sum's state>` at the server;
-  its `next` takes `(state, weights@CLIENTS, <data, state_in,
-  state_out>@CLIENTS)` and returns each client's model update (weighted by
+  its `next` takes `(state, weights@CLIENTS, client data@CLIENTS)` (the
+  examples and the state file names, `client_data_type`) and returns each client's model update (weighted by
   example count) and the measurements `<train=metrics,
   control_sum=the dc sum's measurements>`.
 
   Args:
     model_fn: Returns a fresh `tff.learning.models.VariableModel`.
     learning_rate: Client SGD learning rate (no momentum).
-    population: N, the number of clients in the federation.
+    population: N, the number of clients in the federation (required).
     secure: Sum `dc_i` with a secure sum (else a plain sum).
     metrics_aggregator: Aggregates training metrics (as TFF's
       `metrics_aggregator` argument).
@@ -184,11 +184,14 @@ def build_client_work(
     A `tff.learning.templates.ClientWorkProcess`.
 
   Raises:
-    ValueError: For a non-positive learning rate or population.
+    ValueError: For a non-positive learning rate or a missing or
+      non-positive population.
   """
-  if learning_rate <= 0 or population < 1:
-    raise ValueError('SCAFFOLD needs learning_rate > 0 and population >= 1; '
-                     f'got {learning_rate} and {population}.')
+  if learning_rate <= 0 or not population or population < 1:
+    raise ValueError(
+        'SCAFFOLD needs learning_rate > 0 and the population size N >= 1 '
+        f'(pass population=<number of clients>); got {learning_rate} and '
+        f'{population}.')
   with tf.Graph().as_default():
     model = model_fn()
     metrics_fn = metrics_aggregator(model.metric_finalizers())
