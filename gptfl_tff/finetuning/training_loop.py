@@ -37,16 +37,20 @@ order are functions of (seed, round, client) only, so a resumed run computes
 the same rounds as an uninterrupted one.
 """
 
+import contextlib
 import csv
 import dataclasses
+import errno
+import fcntl
 import glob
 import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from absl import logging
 import numpy as np
@@ -417,6 +421,81 @@ def run(
   return state, writer.rows
 
 
+_CLIENT_FOLDER_PREFIX = 'gptfl_clients_'
+_OWNER_LOCK = 'owner.lock'
+
+
+def remove_stale_client_folders(parent: Optional[str]) -> list[str]:
+  """Removes client-example folders left by killed runs.
+
+  Each run keeps an exclusive `flock` on `owner.lock` in its client folder
+  (`client_folder`) while it lives; the kernel drops the lock when the
+  process ends, however it ends. A folder whose lock can be taken belongs
+  to no running process and is removed (holding the lock, so two sweeping
+  runs cannot race). A held lock, a folder without a lock file (an older
+  version's, or one being made) and a filesystem that cannot lock all
+  leave the folder alone.
+
+  Args:
+    parent: The folder holding client folders; `None`: the system's
+      temporary folder.
+
+  Returns:
+    The removed folders' paths.
+  """
+  parent = parent or tempfile.gettempdir()
+  removed = []
+  for name in sorted(os.listdir(parent)):
+    path = os.path.join(parent, name)
+    if not name.startswith(_CLIENT_FOLDER_PREFIX):
+      continue
+    try:
+      fd = os.open(os.path.join(path, _OWNER_LOCK), os.O_RDONLY)
+    except OSError:
+      continue
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      shutil.rmtree(path)
+      removed.append(path)
+    except OSError as e:  # Held by a live run, or not removable.
+      if e.errno not in (errno.EAGAIN, errno.EACCES):
+        logging.warning('Could not remove %s: %s', path, e)
+    finally:
+      os.close(fd)
+  return removed
+
+
+@contextlib.contextmanager
+def client_folder(parent: Optional[str]) -> Iterator[str]:
+  """A temporary folder for the clients' examples, removed at the end.
+
+  It first removes folders of killed runs (`remove_stale_client_folders`),
+  then holds the new folder's `owner.lock` for as long as it is in use. The
+  lock file appears (renamed into place) only once it is locked.
+
+  Args:
+    parent: Where to make it (created if missing); `None`: the system's
+      temporary folder.
+
+  Yields:
+    The folder's path.
+  """
+  if parent:
+    os.makedirs(parent, exist_ok=True)
+  for path in remove_stale_client_folders(parent):
+    logging.info('Removed %s, left by a killed run.', path)
+  path = tempfile.mkdtemp(prefix=_CLIENT_FOLDER_PREFIX, dir=parent)
+  lock = os.path.join(path, _OWNER_LOCK)
+  fd = os.open(lock + '.tmp', os.O_CREAT | os.O_WRONLY, 0o600)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(lock + '.tmp', lock)
+    yield path
+  finally:
+    shutil.rmtree(path, ignore_errors=True)
+    os.close(fd)
+
+
 def run_simulation(
     keras_model_fn: Callable[[], tf.keras.Model],
     initial_model: tf.keras.Model,
@@ -473,8 +552,9 @@ def run_simulation(
       local worker. Server-side computations (initialisation, reading the
       weights) stay on the local worker.
     client_store_dir: Folder the clients' examples are written to (in a
-      temporary subfolder, removed at the end), which every worker must be
-      able to read; `None`: the system's temporary folder.
+      temporary subfolder, removed at the end, or by the next run if this
+      one is killed: `client_folder`), which every worker must be able to
+      read; `None`: the system's temporary folder.
 
   Returns:
     `(process, final_state, metric_rows)`.
@@ -505,8 +585,7 @@ def run_simulation(
         process, process.initialize(), initial_model)
     evaluator = evaluation.create_weights_evaluator(keras_model_fn,
                                                     eval_splits)
-    with tempfile.TemporaryDirectory(prefix='gptfl_clients_',
-                                     dir=client_store_dir) as tmp:
+    with client_folder(client_store_dir) as tmp:
       store = federated.ClientStore(tmp, shape, feature_dtype)
       store.write_partition(features, labels, parts)
       if pool:

@@ -48,6 +48,7 @@ def _args(data, root, name):
       f'--data_dir={data}', '--cache_dir=', f'--rounds={_ROUNDS}',
       '--clients_per_round=2', '--checkpoint_every=1', '--eval_every=1',
       f'--root_output_dir={root}', f'--experiment_name={name}', '--seed=3',
+      f'--client_store_dir={os.path.join(root, "clients")}',
   ]
 
 
@@ -219,8 +220,13 @@ class FederatedExperimentTest(tf.test.TestCase):
     self.assertFalse(stages.read(os.path.join(killed_dir, 'federated'))[
         'complete'])
 
+    # The killed run left its clients' examples behind ...
+    clients = os.path.join(root, 'clients')
+    self.assertLen(os.listdir(clients), 1)
     rerun = _popen(_args(self.data, root, 'killed'), log)
     self.assertEqual(rerun.wait(timeout=600), 0, _tail(log))
+    # ... and the next run removed them.
+    self.assertEqual(os.listdir(clients), [])
     after = training_loop.read_metrics(
         os.path.join(killed_dir, 'federated', 'metrics.csv'))
     self.assertEqual([r['round'] for r in after], list(range(1, _ROUNDS + 1)))

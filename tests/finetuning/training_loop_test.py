@@ -16,6 +16,7 @@
 import csv
 import functools
 import os
+import fcntl
 import re
 from unittest import mock
 
@@ -219,6 +220,28 @@ class TrainingLoopTest(tf.test.TestCase):
       pool.check_readable('/nonexistent/c0.y')
     path = self.create_tempfile('c0.y').full_path
     pool.check_readable(path)
+
+  def test_only_folders_of_ended_runs_are_removed(self):
+    parent = self.create_tempdir().full_path
+    names = ['gptfl_clients_dead', 'gptfl_clients_running',
+             'gptfl_clients_no_lock', 'clients_other']
+    for name in names:
+      os.makedirs(os.path.join(parent, name))
+    for name in ('gptfl_clients_dead', 'gptfl_clients_running',
+                 'clients_other'):
+      open(os.path.join(parent, name, 'owner.lock'), 'w').close()
+    # A live run holds its lock (here through another open file).
+    with open(os.path.join(parent, 'gptfl_clients_running', 'owner.lock')
+              ) as held:
+      fcntl.flock(held, fcntl.LOCK_EX)
+      removed = training_loop.remove_stale_client_folders(parent)
+    self.assertEqual(removed, [os.path.join(parent, 'gptfl_clients_dead')])
+    self.assertCountEqual(os.listdir(parent), names[1:])
+    # A folder in use survives a sweep and goes when its run ends.
+    with training_loop.client_folder(parent) as folder:
+      self.assertEqual(training_loop.remove_stale_client_folders(parent), [])
+      self.assertEqual(os.listdir(folder), ['owner.lock'])
+    self.assertFalse(os.path.exists(folder))
 
   def test_bad_loop_config(self):
     with self.assertRaisesRegex(ValueError, 'rounds >= 1'):
