@@ -18,9 +18,10 @@ r"""The GPT-FL benchmark grid on a task with speakers (spoken digits).
       --client_epochs=2 --experiment_name=fsdd_bench \
       --bench_finetune_client_learning_rates=0.01,0.05
 
-Seeds x settings x methods x candidate client learning rates, each run
+Seeds x settings x methods x candidate hyper-parameters, each run
 through the one chain (GPT-FL) or the one federated runner (from scratch);
-learning rates are chosen on validation, test accuracy is reported. A killed
+hyper-parameters (client rates, FedOpt's server rate, FedProx's mu) are
+chosen on validation, test accuracy is reported. A killed
 grid resumes part-way. Writes summary.json and summary.md under
 {root_output_dir}/{experiment_name}/. Flags: experiments/shared_flags.py
 and the --bench_ flags below.
@@ -50,15 +51,19 @@ _LRS = flags.DEFINE_list(
 _FINETUNE_LRS = flags.DEFINE_list(
     'bench_finetune_client_learning_rates', ['0.01'],
     'Candidate client rates of GPT-FL (chosen on validation).')
-_FEDOPT_SERVER_LR = flags.DEFINE_float(
-    'bench_fedopt_server_learning_rate', 0.01, 'Server Adam rate of FedOpt.')
+_FEDOPT_SERVER_LRS = flags.DEFINE_list(
+    'bench_fedopt_server_learning_rates', ['0.01'],
+    'Candidate server rates of FedOpt (chosen on validation).')
+_PROXIMAL_STRENGTHS = flags.DEFINE_list(
+    'bench_proximal_strengths', ['0.01'],
+    'Candidate mu of FedProx (chosen on validation).')
 
 
 # The grid sets these per run; giving one would be silently overridden.
 _SET_BY_THE_GRID = (
     'algorithm', 'server_learning_rate', 'client_learning_rate',
-    'clients_per_round', 'partition', 'num_clients', 'dirichlet_alpha',
-    'min_client_examples', 'test_speakers', 'client_examples_per_label',
+    'proximal_strength', 'clients_per_round', 'partition', 'num_clients',
+    'dirichlet_alpha', 'min_client_examples', 'test_speakers', 'client_examples_per_label',
     'initial_model')
 
 
@@ -69,21 +74,27 @@ def main(argv):
   if given:
     raise app.UsageError(
         f'The grid sets {", ".join(given)} itself (per setting and method); '
-        'use --bench_settings, --bench_methods and the --bench_ rates.')
+        'use --bench_settings, --bench_methods, '
+        '--bench_client_learning_rates, '
+        '--bench_finetune_client_learning_rates, '
+        '--bench_fedopt_server_learning_rates and '
+        '--bench_proximal_strengths.')
   shared_flags.validate()
   folder = shared_flags.run_dir('benchmark')
   template = shared_flags.chain_config(folder)
-  positive = lambda v: v > 0
+  def positive(flag):
+    return tuple(io_utils.parse_numbers(flag, float, 'positive numbers',
+                                        lambda v: v > 0))
+
   try:
     config = benchmark.BenchmarkConfig(
         chain=template, output_dir=folder,
         seeds=tuple(io_utils.parse_numbers(_SEEDS, int, 'integers')),
         settings=tuple(_SETTINGS.value), methods=tuple(_METHODS.value),
-        client_learning_rates=tuple(io_utils.parse_numbers(
-            _LRS, float, 'positive numbers', positive)),
-        finetune_client_learning_rates=tuple(io_utils.parse_numbers(
-            _FINETUNE_LRS, float, 'positive numbers', positive)),
-        fedopt_server_learning_rate=_FEDOPT_SERVER_LR.value)
+        client_learning_rates=positive(_LRS),
+        finetune_client_learning_rates=positive(_FINETUNE_LRS),
+        fedopt_server_learning_rates=positive(_FEDOPT_SERVER_LRS),
+        proximal_strengths=positive(_PROXIMAL_STRENGTHS))
   except benchmark.BenchmarkError as e:
     raise app.UsageError(str(e)) from e
   benchmark.run(config, progress=True, redo_from=shared_flags.redo_from())

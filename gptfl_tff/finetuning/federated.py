@@ -171,14 +171,15 @@ class ProcessConfig:
         and self.server_optimizer == ServerOptimizer.SGD
     ):
       raise ValueError(
-          'FedOpt needs an adaptive server optimizer (adam or yogi); for '
-          'server SGD use the fedavg algorithm.'
+          'FedOpt needs an adaptive server optimizer: set '
+          '--server_optimizer=adam or yogi; for server SGD use '
+          '--algorithm=fedavg.'
       )
     if self.algorithm == Algorithm.FEDPROX and self.proximal_strength <= 0:
       raise ValueError(
-          'FedProx needs a positive proximal strength (mu); got '
-          f'{self.proximal_strength}. With mu = 0 it is FedAvg: use the '
-          'fedavg algorithm.'
+          'FedProx needs a positive proximal strength: set '
+          f'--proximal_strength > 0 (mu); got {self.proximal_strength}. '
+          'With mu = 0 it is FedAvg: use --algorithm=fedavg.'
       )
     if self.algorithm == Algorithm.SCAFFOLD and self.client_momentum:
       raise ValueError(

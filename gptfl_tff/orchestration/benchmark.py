@@ -13,7 +13,8 @@
 # limitations under the License.
 """The GPT-FL benchmark grid (GPT-FL, Sec. 4 protocol), through the chain.
 
-For each seed, setting, method and candidate client learning rate, one run:
+For each seed, setting, method and candidate hyper-parameters (client
+learning rate; FedOpt's server rate; FedProx's mu), one run:
 GPT-FL runs are `chain.run` (sharing the prompts, synthetic data and
 pretrained model of a seed through `shared_dir`, since pretraining sees no
 real data); FL from scratch is `federated_experiment.run`. Settings (audio
@@ -27,12 +28,13 @@ tasks with speakers, e.g. FSDD):
                  5 per round.
 
 Every run resumes part-way (stages, rounds), so a killed grid resumes.
-`summarize` chooses each method's learning rate on the validation split
+`summarize` chooses each method's hyper-parameters on the validation split
 (best mean final validation accuracy over seeds) and reports test accuracy
 only for that choice.
 """
 
 import dataclasses
+import itertools
 import json
 import os
 from typing import Any, Optional, Sequence
@@ -66,6 +68,54 @@ class BenchmarkError(errors.UserError, ValueError):
   """Bad grid settings."""
 
 
+@dataclasses.dataclass(frozen=True, order=True)
+class Hyperparameters:
+  """The tuned values of one grid cell.
+
+  Attributes:
+    client_learning_rate: The client optimizer's rate (every method).
+    server_learning_rate: The server optimizer's rate (FedOpt; 1.0, plain
+      averaging, for the others).
+    proximal_strength: FedProx's mu (0.0 for the others, where it is unused).
+  """
+
+  client_learning_rate: float
+  server_learning_rate: float = 1.0
+  proximal_strength: float = 0.0
+
+  def __post_init__(self):
+    if self.client_learning_rate <= 0 or self.server_learning_rate <= 0:
+      raise BenchmarkError(
+          f'Learning rates must be > 0; got client {self.client_learning_rate}'
+          f', server {self.server_learning_rate}.')
+    if self.proximal_strength < 0:
+      raise BenchmarkError(
+          f'The proximal strength must be >= 0; got {self.proximal_strength}.')
+
+  def _tuned(self, method: str) -> list[tuple[str, str, str]]:
+    """(field, folder tag, table label) of each value `method` uses."""
+    out = [('client_learning_rate', 'lr', 'lr')]
+    if _algorithm(method) == federated.Algorithm.FEDOPT:
+      out.append(('server_learning_rate', 'slr', 'server lr'))
+    if _algorithm(method) == federated.Algorithm.FEDPROX:
+      out.append(('proximal_strength', 'mu', 'mu'))
+    return out
+
+  def used(self, method: str) -> dict[str, float]:
+    """The values `method` uses, by field name."""
+    return {field: getattr(self, field) for field, _, _ in self._tuned(method)}
+
+  def name(self, method: str) -> str:
+    """The cell's folder name, e.g. 'gptfl_fedprox_lr0.01_mu0.1'."""
+    return method + ''.join(f'_{tag}{getattr(self, field):g}'
+                            for field, tag, _ in self._tuned(method))
+
+  def describe(self, method: str) -> str:
+    """The values `method` uses, for tables, e.g. 'lr 0.01, mu 0.1'."""
+    return ', '.join(f'{label} {getattr(self, field):g}'
+                     for field, _, label in self._tuned(method))
+
+
 @dataclasses.dataclass(frozen=True)
 class BenchmarkConfig:
   """The grid.
@@ -79,7 +129,9 @@ class BenchmarkConfig:
     methods: Method names (`METHODS`).
     client_learning_rates: Candidate client rates of FL from scratch.
     finetune_client_learning_rates: Candidate client rates of GPT-FL.
-    fedopt_server_learning_rate: Server Adam rate of FedOpt.
+    fedopt_server_learning_rates: Candidate server rates of FedOpt (the
+      template's server optimizer, Adam or Yogi).
+    proximal_strengths: Candidate mu of FedProx.
   """
 
   chain: chain.ChainConfig
@@ -89,7 +141,8 @@ class BenchmarkConfig:
   methods: Sequence[str] = DEFAULT_METHODS
   client_learning_rates: Sequence[float] = (0.05,)
   finetune_client_learning_rates: Sequence[float] = (0.01,)
-  fedopt_server_learning_rate: float = 0.01
+  fedopt_server_learning_rates: Sequence[float] = (0.01,)
+  proximal_strengths: Sequence[float] = (0.01,)
 
   def __post_init__(self):
     for s in self.settings:
@@ -113,11 +166,22 @@ class BenchmarkConfig:
       raise BenchmarkError(
           'SCAFFOLD methods run without DP: drop them from --bench_methods '
           'or drop --dp_noise_multiplier/--target_epsilon.')
-    if (any(_algorithm(m) == federated.Algorithm.FEDPROX
-            for m in self.methods) and exp.process.proximal_strength <= 0):
-      raise BenchmarkError(
-          'FedProx methods need --proximal_strength > 0; got '
-          f'{exp.process.proximal_strength}.')
+    for name, values in [
+        ('--bench_client_learning_rates', self.client_learning_rates),
+        ('--bench_finetune_client_learning_rates',
+         self.finetune_client_learning_rates),
+        ('--bench_fedopt_server_learning_rates',
+         self.fedopt_server_learning_rates),
+        ('--bench_proximal_strengths', self.proximal_strengths)]:
+      if not values or min(values) <= 0:
+        raise BenchmarkError(
+            f'{name} needs one or more values > 0; got {list(values)}.' +
+            (' (FedProx with mu = 0 is FedAvg: use the fedavg methods.)'
+             if name == '--bench_proximal_strengths' else ''))
+      if len({f'{v:g}' for v in values}) != len(values):
+        raise BenchmarkError(
+            f'{name} repeats a value (as folder names write them): '
+            f'{list(values)}. Give each value once.')
 
 
 def setting_config(
@@ -145,25 +209,33 @@ def setting_config(
       'scarce or skewed.')
 
 
-def _rates(config: BenchmarkConfig, method: str) -> Sequence[float]:
-  if method.startswith('gptfl'):
-    return config.finetune_client_learning_rates
-  return config.client_learning_rates
+def candidates(config: BenchmarkConfig,
+               method: str) -> list[Hyperparameters]:
+  """Every combination of `method`'s candidate hyper-parameters."""
+  client = (config.finetune_client_learning_rates
+            if method.startswith('gptfl') else config.client_learning_rates)
+  algorithm = _algorithm(method)
+  server = (config.fedopt_server_learning_rates
+            if algorithm == federated.Algorithm.FEDOPT else (1.0,))
+  mu = (config.proximal_strengths
+        if algorithm == federated.Algorithm.FEDPROX else (0.0,))
+  return [Hyperparameters(*values)
+          for values in itertools.product(client, server, mu)]
 
 
 def run_dir(config: BenchmarkConfig, seed: int, setting: str, method: str,
-            lr: float) -> str:
+            hyper: Hyperparameters) -> str:
   return os.path.join(config.output_dir, f'seed{seed}', setting,
-                      f'{method}_lr{lr:g}')
+                      hyper.name(method))
 
 
 def runs(config: BenchmarkConfig):
-  """Yields `(seed, setting, method, lr)` of every run of the grid."""
+  """Yields `(seed, setting, method, hyper)` of every run of the grid."""
   for seed in config.seeds:
     for setting in config.settings:
       for method in config.methods:
-        for lr in _rates(config, method):
-          yield seed, setting, method, lr
+        for hyper in candidates(config, method):
+          yield seed, setting, method, hyper
 
 
 def _algorithm(method: str) -> federated.Algorithm:
@@ -176,7 +248,7 @@ def _is_fedopt(method: str) -> bool:
 
 
 def method_config(config: BenchmarkConfig, seed: int, setting: str,
-                  method: str, lr: float
+                  method: str, hyper: Hyperparameters
                   ) -> federated_experiment.ExperimentConfig:
   """The federated run of one grid cell (its folder not yet set).
 
@@ -185,30 +257,36 @@ def method_config(config: BenchmarkConfig, seed: int, setting: str,
     seed: The run's seed.
     setting: The run's setting.
     method: One of `METHODS`.
-    lr: The run's client learning rate.
+    hyper: The run's hyper-parameters (one of `candidates`); the method
+      uses those it tunes (`Hyperparameters.describe`).
 
   Returns:
     The run's `ExperimentConfig`: the setting's data and partition, the
-    seed, the client rate, and the method's algorithm: FedAvg, FedProx or
-    SCAFFOLD (server SGD at 1.0; FedProx's mu from the template; SCAFFOLD
-    with client momentum 0, which its control variates assume) or FedOpt
-    (the server optimizer at `config.fedopt_server_learning_rate`).
+    seed, the client rate, and the method's algorithm: FedAvg, FedProx
+    (with `hyper`'s mu) or SCAFFOLD (server SGD at 1.0; SCAFFOLD with client
+    momentum 0, which its control variates assume) or FedOpt (the
+    template's server optimizer at `hyper`'s server rate).
   """
   template = config.chain.experiment
-  fedopt = _is_fedopt(method)
   algorithm = _algorithm(method)
+  process = dataclasses.replace(
+      template.process, algorithm=algorithm,
+      client_learning_rate=hyper.client_learning_rate,
+      server_learning_rate=(hyper.server_learning_rate
+                            if algorithm == federated.Algorithm.FEDOPT
+                            else 1.0),
+      proximal_strength=(hyper.proximal_strength
+                         if algorithm == federated.Algorithm.FEDPROX
+                         else template.process.proximal_strength),
+      client_momentum=(0.0 if algorithm == federated.Algorithm.SCAFFOLD
+                       else template.process.client_momentum))
   return setting_config(setting, dataclasses.replace(
       template, seed=seed, data=dataclasses.replace(template.data, seed=seed),
-      process=dataclasses.replace(
-          template.process, client_learning_rate=lr, algorithm=algorithm,
-          client_momentum=(0.0 if algorithm == federated.Algorithm.SCAFFOLD
-                           else template.process.client_momentum),
-          server_learning_rate=(config.fedopt_server_learning_rate if fedopt
-                                else 1.0))))
+      process=process))
 
 
 def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
-            lr: float, progress: bool = False,
+            hyper: Hyperparameters, progress: bool = False,
             redo_from: Optional[str] = None) -> None:
   """Runs (or resumes, or skips) one run of the grid.
 
@@ -217,12 +295,12 @@ def run_one(config: BenchmarkConfig, seed: int, setting: str, method: str,
     seed: The run's seed.
     setting: The run's setting.
     method: The run's method.
-    lr: The run's client learning rate.
+    hyper: The run's hyper-parameters.
     progress: Show the run's progress bars.
     redo_from: Redo this stage (`stages.ORDER`) and every later one.
   """
-  exp = method_config(config, seed, setting, method, lr)
-  folder = run_dir(config, seed, setting, method, lr)
+  exp = method_config(config, seed, setting, method, hyper)
+  folder = run_dir(config, seed, setting, method, hyper)
   fed_dir = os.path.join(folder, 'federated')
   if method.startswith('gptfl'):
     chain.run(dataclasses.replace(
@@ -243,8 +321,8 @@ def run(config: BenchmarkConfig, progress: bool = False,
   grid = list(runs(config))
   with console.progress(len(grid), 'benchmark runs', 'run',
                         enabled=progress) as bar:
-    for seed, setting, method, lr in grid:
-      run_one(config, seed, setting, method, lr, redo_from=redo_from)
+    for seed, setting, method, hyper in grid:
+      run_one(config, seed, setting, method, hyper, redo_from=redo_from)
       bar.update(1, seed=seed, setting=setting, method=method)
 
 
@@ -276,22 +354,25 @@ def _final(curve: Sequence[Optional[float]]) -> float:
 
 def summarize(config: BenchmarkConfig, params_per_client: int
               ) -> dict[str, Any]:
-  """Per setting and method: the learning rate chosen on validation, its
-  test accuracy (mean +- std over seeds), and rounds to FedAvg's final.
+  """Per setting and method: the hyper-parameters chosen on validation,
+  their test accuracy (mean +- std over seeds), and rounds to FedAvg's final.
 
-  The target of each seed is FedAvg-from-scratch's (at its chosen rate)
-  final test accuracy; a run that never reaches it counts in `reached`.
+  The choice is the best mean final validation accuracy over seeds; ties go
+  to the smallest values (client rate, then server rate, then mu). The
+  target of each seed is FedAvg-from-scratch's (at its chosen rate) final
+  test accuracy; a run that never reaches it counts in `reached`.
   Synthetic-only accuracy is the pretrained model's, before any FL.
   """
   summary = {}
   for setting in config.settings:
     chosen = {}
     for method in config.methods:
-      val = {lr: np.mean([_final(_curve(run_dir(
-          config, s, setting, method, lr), 'val_accuracy'))
-                          for s in config.seeds])
-             for lr in _rates(config, method)}
-      chosen[method] = max(val, key=lambda lr, v=val: (v[lr], -lr))
+      val = {h: np.mean([_final(_curve(run_dir(
+          config, s, setting, method, h), 'val_accuracy'))
+                         for s in config.seeds])
+             for h in candidates(config, method)}
+      # Highest validation accuracy, then the smallest values.
+      chosen[method] = min(val, key=lambda h, v=val: (-v[h], h))
     rows = {}
     gptfl = [m for m in config.methods if m.startswith('gptfl')]
     if gptfl:
@@ -307,10 +388,10 @@ def summarize(config: BenchmarkConfig, params_per_client: int
     clients = setting_config(setting, config.chain.experiment
                              ).clients_per_round
     for method in config.methods:
-      lr = chosen[method]
+      hyper = chosen[method]
       accs, reach = [], []
       for s in config.seeds:
-        curve = _curve(run_dir(config, s, setting, method, lr),
+        curve = _curve(run_dir(config, s, setting, method, hyper),
                        'test_accuracy')
         accs.append(_final(curve))
         if 'fedavg_scratch' in config.methods:
@@ -319,7 +400,8 @@ def summarize(config: BenchmarkConfig, params_per_client: int
               chosen['fedavg_scratch']), 'test_accuracy'))
           reach.append(rounds_to_reach(curve, target))
       row = {'mean': float(np.mean(accs)), 'std': float(np.std(accs)),
-             'per_seed': accs, 'client_learning_rate': lr}
+             'per_seed': accs, 'hyperparameters': hyper.describe(method),
+             **hyper.used(method)}
       if reach:
         got = [r for r in reach if r is not None]
         row['rounds_to_fedavg_final'] = reach
@@ -362,11 +444,11 @@ def format_markdown(summary: dict[str, Any], rounds: int) -> str:
   lines = []
   for setting, rows in summary.items():
     lines += [f'### {setting}', '',
-              f'| method | client lr (chosen on validation) | test accuracy '
-              f'after {rounds} rounds (mean +- std) | per seed | rounds to '
-              'FedAvg-from-scratch final (mean; reached) | params '
+              '| method | hyper-parameters (chosen on validation) | test '
+              f'accuracy after {rounds} rounds (mean +- std) | per seed | '
+              'rounds to FedAvg-from-scratch final (mean; reached) | params '
               'communicated to reach it |',
-              '| --- | ---: | ---: | --- | ---: | ---: |']
+              '| --- | --- | ---: | --- | ---: | ---: |']
     for method, row in rows.items():
       per_seed = ', '.join(f'{a:.3f}' for a in row['per_seed'])
       reach = params = ''
@@ -376,9 +458,9 @@ def format_markdown(summary: dict[str, Any], rounds: int) -> str:
                  else f"-; {row['reached']}")
         if 'params_to_fedavg_final_mean' in row:
           params = f"{row['params_to_fedavg_final_mean'] / 1e6:.1f}M"
-      lr = row.get('client_learning_rate', '')
       lines.append(
-          f"| {display_name(method)} | {lr} | {100 * row['mean']:.1f} +- "
-          f"{100 * row['std']:.1f} | {per_seed} | {reach} | {params} |")
+          f"| {display_name(method)} | {row.get('hyperparameters', '')} | "
+          f"{100 * row['mean']:.1f} +- {100 * row['std']:.1f} | {per_seed} | "
+          f'{reach} | {params} |')
     lines.append('')
   return '\n'.join(lines)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """Tests for gptfl_tff.orchestration.benchmark: settings, the validation
-choice of learning rates, and the summary maths."""
+choice of hyper-parameters, and the summary maths."""
 
 import json
 import os
@@ -75,45 +75,61 @@ class BenchmarkTest(tf.test.TestCase):
     with self.assertRaisesRegex(benchmark.BenchmarkError, 'server_optimizer'):
       grid(process=fe.federated.ProcessConfig(
           server_optimizer=fe.federated.ServerOptimizer.SGD))
-    for methods, process, message in [
-        (('gptfl_fedprox',), fe.federated.ProcessConfig(
-            proximal_strength=0.0), 'proximal_strength'),
-        (('scaffold_scratch',), fe.federated.ProcessConfig(
-            dp=fe.privacy.DPConfig(noise_multiplier=1.0)),
-         'SCAFFOLD.*--target_epsilon')]:
-      with self.assertRaisesRegex(benchmark.BenchmarkError, message):
-        benchmark.BenchmarkConfig(
-            chain=chain.ChainConfig(
-                experiment=fe.ExperimentConfig.for_task('fsdd',
-                                                        process=process),
-                output_dir='/tmp'),
-            output_dir='/tmp', settings=('standard',), methods=methods)
+    with self.assertRaisesRegex(benchmark.BenchmarkError,
+                                'SCAFFOLD.*--target_epsilon'):
+      benchmark.BenchmarkConfig(
+          chain=chain.ChainConfig(
+              experiment=fe.ExperimentConfig.for_task(
+                  'fsdd', process=fe.federated.ProcessConfig(
+                      dp=fe.privacy.DPConfig(noise_multiplier=1.0))),
+              output_dir='/tmp'),
+          output_dir='/tmp', settings=('standard',),
+          methods=('scaffold_scratch',))
+    for field, flag in [
+        ('proximal_strengths', '--bench_proximal_strengths'),
+        ('fedopt_server_learning_rates',
+         '--bench_fedopt_server_learning_rates'),
+        ('client_learning_rates', '--bench_client_learning_rates')]:
+      for values in [(0.0,), (), (0.1, 0.10)]:
+        with self.subTest(field=field, values=values):
+          with self.assertRaisesRegex(benchmark.BenchmarkError, flag):
+            _config('/tmp', **{field: values})
+    with self.assertRaisesRegex(benchmark.BenchmarkError, 'mu = 0 is FedAvg'):
+      _config('/tmp', proximal_strengths=(0.0,))
+    with self.assertRaisesRegex(benchmark.BenchmarkError, 'repeats a value'):
+      _config('/tmp', proximal_strengths=(0.01, 0.010))
 
   def test_each_method_runs_its_algorithm(self):
-    config = _config('/tmp', fedopt_server_learning_rate=0.02)
+    config = _config('/tmp')
+    hyper = benchmark.Hyperparameters(
+        client_learning_rate=0.03, server_learning_rate=0.02,
+        proximal_strength=0.1)
     fedavg = fe.federated.Algorithm.FEDAVG
     fedopt = fe.federated.Algorithm.FEDOPT
     fedprox = fe.federated.Algorithm.FEDPROX
     scaffold = fe.federated.Algorithm.SCAFFOLD
     momentum = config.chain.experiment.process.client_momentum
     self.assertGreater(momentum, 0)
+    mu = config.chain.experiment.process.proximal_strength
+    # Each method takes only the values it tunes from `hyper`.
     expected = {
-        'fedavg_scratch': (fedavg, 1.0, momentum),
-        'gptfl_fedavg': (fedavg, 1.0, momentum),
-        'fedopt_scratch': (fedopt, 0.02, momentum),
-        'gptfl_fedopt': (fedopt, 0.02, momentum),
-        'fedprox_scratch': (fedprox, 1.0, momentum),
-        'gptfl_fedprox': (fedprox, 1.0, momentum),
+        'fedavg_scratch': (fedavg, 1.0, momentum, mu),
+        'gptfl_fedavg': (fedavg, 1.0, momentum, mu),
+        'fedopt_scratch': (fedopt, 0.02, momentum, mu),
+        'gptfl_fedopt': (fedopt, 0.02, momentum, mu),
+        'fedprox_scratch': (fedprox, 1.0, momentum, 0.1),
+        'gptfl_fedprox': (fedprox, 1.0, momentum, 0.1),
         # SCAFFOLD's control variates assume plain client SGD.
-        'scaffold_scratch': (scaffold, 1.0, 0.0),
-        'gptfl_scaffold': (scaffold, 1.0, 0.0)}
+        'scaffold_scratch': (scaffold, 1.0, 0.0, mu),
+        'gptfl_scaffold': (scaffold, 1.0, 0.0, mu)}
     self.assertCountEqual(expected, benchmark.METHODS)
-    for method, (algorithm, server_lr, mom) in expected.items():
+    for method, (algorithm, server_lr, mom, prox) in expected.items():
       with self.subTest(method):
-        exp = benchmark.method_config(config, 1, 'scarce', method, 0.03)
+        exp = benchmark.method_config(config, 1, 'scarce', method, hyper)
         self.assertEqual(exp.process.algorithm, algorithm)
         self.assertEqual(exp.process.client_momentum, mom)
         self.assertEqual(exp.process.server_learning_rate, server_lr)
+        self.assertEqual(exp.process.proximal_strength, prox)
         self.assertEqual(exp.process.client_learning_rate, 0.03)
         self.assertEqual((exp.seed, exp.data.seed), (1, 1))
         self.assertEqual(exp.examples_per_label, 5)
@@ -127,30 +143,68 @@ class BenchmarkTest(tf.test.TestCase):
     self.assertEqual(benchmark.display_name('scaffold_scratch'),
                      'SCAFFOLD from scratch')
 
-  def test_grid_lists_each_rate_of_each_method(self):
+  def test_grid_lists_each_candidate_of_each_method(self):
     config = _config('/tmp', client_learning_rates=(0.05,),
-                     finetune_client_learning_rates=(0.01, 0.05))
+                     finetune_client_learning_rates=(0.01, 0.05),
+                     fedopt_server_learning_rates=(0.001, 0.01, 0.1),
+                     proximal_strengths=(0.01, 0.1),
+                     methods=('fedavg_scratch', 'gptfl_fedavg',
+                              'gptfl_fedopt', 'fedprox_scratch'))
     runs = list(benchmark.runs(config))
-    self.assertLen(runs, 2 * (2 * 1 + 2 * 2))
-    self.assertIn((1, 'standard', 'gptfl_fedopt', 0.05), runs)
+    # Per seed: fedavg 1, gptfl_fedavg 2, gptfl_fedopt 2 x 3, fedprox 1 x 2.
+    self.assertLen(runs, 2 * (1 + 2 + 6 + 2))
+    h = benchmark.Hyperparameters
+    self.assertIn((1, 'standard', 'gptfl_fedopt', h(0.05, 0.1)), runs)
+    self.assertIn(
+        (0, 'standard', 'fedprox_scratch', h(0.05, proximal_strength=0.1)),
+        runs)
+    # Each cell has a folder of its own, named by the values it uses.
+    folders = {benchmark.run_dir(config, *r) for r in runs}
+    self.assertLen(folders, len(runs))
+    self.assertEqual(
+        os.path.basename(benchmark.run_dir(config, *runs[-1])),
+        'fedprox_scratch_lr0.05_mu0.1')
+    self.assertEqual(h(0.01, 0.1).name('gptfl_fedopt'),
+                     'gptfl_fedopt_lr0.01_slr0.1')
+    self.assertEqual(h(0.01).name('gptfl_fedavg'), 'gptfl_fedavg_lr0.01')
+    with self.assertRaisesRegex(benchmark.BenchmarkError, '> 0'):
+      h(0.0)
 
-  def test_rates_are_chosen_on_validation_and_test_is_reported(self):
+  def test_values_are_chosen_on_validation_and_test_is_reported(self):
     out = self.create_tempdir().full_path
     config = _config(out, client_learning_rates=(0.05,),
-                     finetune_client_learning_rates=(0.01, 0.05))
-    # (val curve, test curve) per method, rate and seed.
+                     finetune_client_learning_rates=(0.01, 0.05),
+                     fedopt_server_learning_rates=(0.01, 0.1))
+    h = benchmark.Hyperparameters
+    # (val curve, test curve) per method, hyper-parameters and seed.
     curves = {
-        ('fedavg_scratch', 0.05): [([.2, .6], [.2, .6]), ([.3, .8], [.3, .8])],
-        ('fedopt_scratch', 0.05): [([.1, .3], [.1, .3]), ([.2, .4], [.2, .4])],
+        ('fedavg_scratch', h(0.05)): [([.2, .6], [.2, .6]),
+                                      ([.3, .8], [.3, .8])],
+        # A tie on validation goes to the smaller server rate.
+        ('fedopt_scratch', h(0.05, 0.01)): [([.1, .3], [.1, .3]),
+                                            ([.2, .4], [.2, .4])],
+        ('fedopt_scratch', h(0.05, 0.1)): [([.1, .4], [.9, .9]),
+                                           ([.2, .3], [.9, .9])],
         # lr 0.01 is best on validation although 0.05 is best on test.
-        ('gptfl_fedavg', 0.01): [([.6, .9], [.5, .8]), ([.5, .9], [.9, .9])],
-        ('gptfl_fedavg', 0.05): [([.6, .7], [.9, .99]), ([.5, .7], [.9, .99])],
-        ('gptfl_fedopt', 0.01): [([.5, .6], [.5, .6]), ([.6, .85], [.6, .85])],
-        ('gptfl_fedopt', 0.05): [([.1, .1], [.1, .1]), ([.1, .1], [.1, .1])],
+        ('gptfl_fedavg', h(0.01)): [([.6, .9], [.5, .8]), ([.5, .9], [.9, .9])],
+        ('gptfl_fedavg', h(0.05)): [([.6, .7], [.9, .99]),
+                                    ([.5, .7], [.9, .99])],
+        ('gptfl_fedopt', h(0.01, 0.01)): [([.5, .6], [.5, .6]),
+                                          ([.6, .85], [.6, .85])],
+        ('gptfl_fedopt', h(0.05, 0.01)): [([.1, .1], [.1, .1]),
+                                          ([.1, .1], [.1, .1])],
+        ('gptfl_fedopt', h(0.01, 0.1)): [([.2, .2], [.9, .9]),
+                                         ([.2, .2], [.9, .9])],
+        # Best on validation: the pair, not each value on its own.
+        ('gptfl_fedopt', h(0.05, 0.1)): [([.7, .8], [.6, .7]),
+                                         ([.8, .9], [.7, .8])],
     }
-    for (method, lr), per_seed in curves.items():
+    self.assertCountEqual(
+        curves, [(m, x) for m in config.methods
+                 for x in benchmark.candidates(config, m)])
+    for (method, hyper), per_seed in curves.items():
       for seed, (val, test) in enumerate(per_seed):
-        folder = benchmark.run_dir(config, seed, 'standard', method, lr)
+        folder = benchmark.run_dir(config, seed, 'standard', method, hyper)
         _write_run(folder, val, test)
         if method.startswith('gptfl'):
           with open(os.path.join(folder, chain.RESULTS), 'w') as f:
@@ -158,6 +212,7 @@ class BenchmarkTest(tf.test.TestCase):
                       f)
     s = benchmark.summarize(config, params_per_client=10)['standard']
     self.assertEqual(s['gptfl_fedavg']['client_learning_rate'], 0.01)
+    self.assertNotIn('server_learning_rate', s['gptfl_fedavg'])
     self.assertAllClose(s['gptfl_fedavg']['mean'], 0.85)
     self.assertAllClose(s['gptfl_fedavg']['std'], 0.05)
     self.assertAllClose(s['synthetic_only']['mean'], 0.55)
@@ -165,12 +220,17 @@ class BenchmarkTest(tf.test.TestCase):
     self.assertAllClose(s['gptfl_fedavg']['params_to_fedavg_final_mean'],
                         1.5 * 2 * 10 * 5)
     self.assertEqual(s['fedopt_scratch']['reached'], '0/2')
-    self.assertEqual(s['gptfl_fedopt']['client_learning_rate'], 0.01)
+    self.assertEqual(s['fedopt_scratch']['server_learning_rate'], 0.01)
+    self.assertEqual((s['gptfl_fedopt']['client_learning_rate'],
+                      s['gptfl_fedopt']['server_learning_rate']), (0.05, 0.1))
+    self.assertAllClose(s['gptfl_fedopt']['mean'], 0.75)
     table = benchmark.format_markdown({'standard': s}, rounds=2)
-    self.assertIn('| GPT-FL + FedAvg | 0.01 | 85.0 +- 5.0 | 0.800, 0.900 | '
+    self.assertIn('| GPT-FL + FedAvg | lr 0.01 | 85.0 +- 5.0 | 0.800, 0.900 | '
                   '1.5; 2/2 | 0.0M |', table)
-    self.assertIn('| FedOpt from scratch | 0.05 | 35.0 +- 5.0 | 0.300, '
-                  '0.400 | -; 0/2 |  |', table)
+    self.assertIn('| FedOpt from scratch | lr 0.05, server lr 0.01 | 35.0 +- '
+                  '5.0 | 0.300, 0.400 | -; 0/2 |  |', table)
+    self.assertIn('| GPT-FL + FedOpt | lr 0.05, server lr 0.1 | 75.0 +- 5.0 |',
+                  table)
 
 
 if __name__ == '__main__':
