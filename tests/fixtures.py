@@ -20,11 +20,14 @@ real data. `assert_image_records` is the record contract every image
 generator shares.
 """
 
+import http.server
 import io
+import json
 import os
 import subprocess
 import sys
 import tarfile
+import threading
 import wave
 import zipfile
 
@@ -140,3 +143,57 @@ def assert_image_records(test, prompts, records, size, model_id):
     test.assertEqual(r.params['guidance_scale'], p.params['guidance_scale'])
     test.assertEqual(r.params['seed'], p.params['seed'])
     test.assertEqual(r.params['model_id'], model_id)
+
+
+class ChatServer(http.server.ThreadingHTTPServer):
+  """A local OpenAI-compatible chat endpoint for tests.
+
+  It answers 'A {label} seen from seed {seed}' (the label read from the
+  last message's blanks) and records `(path, body, Authorization)` of each
+  request; the first `failures` requests get HTTP `status` instead.
+  """
+
+  def __init__(self, failures=0, status=503):
+    self.failures = failures
+    self.status = status
+    self.requests = []
+    super().__init__(('127.0.0.1', 0), _ChatHandler)
+
+  @property
+  def url(self):
+    return f'http://127.0.0.1:{self.server_address[1]}/v1'
+
+
+class _ChatHandler(http.server.BaseHTTPRequestHandler):
+
+  def log_message(self, *args):
+    del args
+
+  def do_POST(self):  # pylint: disable=invalid-name
+    body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+    self.server.requests.append(
+        (self.path, body, self.headers.get('Authorization')))
+    if self.server.failures:
+      self.server.failures -= 1
+      self.send_response(self.server.status)
+      self.end_headers()
+      self.wfile.write(b'{"error": "unknown model"}')
+      return
+    label = body['messages'][-1]['content'].split('___')[1].strip()
+    out = json.dumps({'choices': [{'message': {
+        'role': 'assistant',
+        'content': f'A {label} seen from seed {body["seed"]}'}}]}).encode()
+    self.send_response(200)
+    self.send_header('Content-Type', 'application/json')
+    self.send_header('Content-Length', str(len(out)))
+    self.end_headers()
+    self.wfile.write(out)
+
+
+def serve_chat(test, **kw) -> ChatServer:
+  """Starts a `ChatServer` that `test` (a TestCase) stops at its end."""
+  server = ChatServer(**kw)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  test.addCleanup(server.server_close)
+  test.addCleanup(server.shutdown)
+  return server

