@@ -120,8 +120,9 @@ def expander_settings(config: ChainConfig,
     modality: The task's modality.
 
   Returns:
-    The prompt file's content digest (not its path), and the LLM's identity
-    with the query's digest where an LLM is used.
+    The prompt file's content digest (not its path), or the LLM's identity
+    with the query's digest; nothing for templates, so stages made before
+    these sources existed keep their fingerprints.
 
   Raises:
     errors.UserError: If both sources are given, or one for an audio task
@@ -139,12 +140,12 @@ def expander_settings(config: ChainConfig,
   if config.prompt_file and not os.path.isfile(config.prompt_file):
     raise errors.UserError(
         f'--gen_prompt_file={config.prompt_file}: no such file.')
-  out = {'prompt_file': (stages.file_digest(config.prompt_file)
-                         if config.prompt_file else None)}
-  if config.prompt_llm:  # Absent otherwise: older stages keep their keys.
-    out['prompt_llm'] = (f'{config.prompt_llm.identity} '
-                         f'query={llm.query_digest("image")}')
-  return out
+  if config.prompt_file:
+    return {'prompt_file': stages.file_digest(config.prompt_file)}
+  if config.prompt_llm:
+    return {'prompt_llm': (f'{config.prompt_llm.identity} '
+                           f'query={llm.query_digest("image")}')}
+  return {}
 
 
 def create_expander(config: ChainConfig, labels: list[str], folder: str,
@@ -180,12 +181,15 @@ def expansion_summary(expander: Optional[prompts_lib.Expander],
     texts: The prompts' texts.
 
   Returns:
-    Counts and distinct-2 of the texts; for an LLM also its identity, the
+    Counts and distinct-2 of the texts (None for one-word prompts); for an
+    LLM also its identity, the
     texts read per label, and the texts generated, their seconds and rate.
   """
-  out: dict[str, Any] = {'prompts': len(texts),
-                         'distinct': len(set(texts)),
-                         'distinct_2': expanders.distinct_n(texts, 2)}
+  words = max((len(t.split()) for t in texts), default=0)
+  out: dict[str, Any] = {
+      'prompts': len(texts), 'distinct': len(set(texts)),
+      # Speech prompts are single words: no 2-grams.
+      'distinct_2': expanders.distinct_n(texts, 2) if words > 1 else None}
   if isinstance(expander, llm.LLMExpander):
     out.update(llm=expander.backend.identity,
                texts_read=expander.samples,

@@ -73,6 +73,14 @@ class ChainTest(tf.test.TestCase):
     with open(os.path.join(out, 'synthetic', 'manifest.json')) as f:
       self.assertEqual(json.load(f)['counts_per_label'],
                        {'zero': 2, 'one': 2, 'two': 2, 'three': 2})
+    # Speech prompts are the label words: no 2-grams to measure.
+    with open(os.path.join(out, 'prompts', chain.EXPANSION)) as f:
+      self.assertEqual(json.load(f),
+                       {'prompts': 8, 'distinct': 4, 'distinct_2': None})
+    # Template prompts' settings name no other source, as before files
+    # and LLMs existed, so older stage folders are still reused.
+    prompt_settings = stages.read(os.path.join(out, 'prompts'))['settings']
+    self.assertFalse({'prompt_file', 'prompt_llm'} & set(prompt_settings))
     pretrained = os.path.join(out, 'pretrain', 'pretrained.keras')
     final = os.path.join(out, 'federated', federated_experiment.FINAL_MODEL)
     self.assertAllClose(results['synthetic_only']['test_accuracy'],
@@ -164,13 +172,12 @@ class ChainTest(tf.test.TestCase):
     image = base.Modality.IMAGE
     self.assertEqual(
         chain.expander_settings(config, image),
-        {'prompt_file': None,
-         'prompt_llm': 'http:m temperature=1 max_tokens=40 '
+        {'prompt_llm': 'http:m temperature=1 max_tokens=40 '
                        f'query={llm.query_digest("image")}'})
-    # Template prompts keep the settings (and stage folders) they had.
+    # Template prompts keep the settings (and stage folders) they had
+    # before prompt files and LLMs.
     self.assertEqual(chain.expander_settings(
-        dataclasses.replace(config, prompt_llm=None), image),
-                     {'prompt_file': None})
+        dataclasses.replace(config, prompt_llm=None), image), {})
     folder = self.create_tempdir().full_path
     expander = chain.create_expander(config, ['airplane', 'cat'], folder)
     texts = [p.text for p in prompts.create_image_prompts(
