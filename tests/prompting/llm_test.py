@@ -92,7 +92,7 @@ class LLMTest(tf.test.TestCase, parameterized.TestCase):
     chat = llm.messages('cat')
     first = backend.generate(chat, [7, 8, 9])
     self.assertLen(first, 3)
-    self.assertTrue(all(isinstance(t, str) and t for t in first))
+    self.assertTrue(all(isinstance(t, str) for t in first))
     self.assertEqual(backend.generate(chat, [7, 8, 9]), first)
     self.assertNotEqual(backend.generate(chat, [10, 11, 12]), first)
     other = _tiny_causal_lm(self.create_tempdir().full_path, seed=1)
@@ -189,6 +189,8 @@ class LLMTest(tf.test.TestCase, parameterized.TestCase):
       ('nan_temperature', dict(url='http://x/v1', model='m',
                                temperature=float('nan')),
        '--gen_llm_temperature'),
+      ('greedy', dict(url='http://x/v1', model='m', temperature=0.0),
+       '--gen_llm_temperature must be > 0'),
       ('missing_key', dict(url='http://x/v1', model='m',
                            api_key_env='GPTFL_NO_SUCH_VARIABLE'),
        '--gen_llm_api_key_env=GPTFL_NO_SUCH_VARIABLE'),
