@@ -168,9 +168,9 @@ def build_client_work(
 
   Its state is `<control=c, control_sum=the dc sum's state>` at the server;
   its `next` takes `(state, weights@CLIENTS, client data@CLIENTS)` (the
-  examples and the state file names, `client_data_type`) and returns each client's model update (weighted by
-  example count) and the measurements `<train=metrics,
-  control_sum=the dc sum's measurements>`.
+  examples and the state file names, `client_data_type`) and returns each
+  client's model update (weighted by example count) and the measurements
+  `<train=metrics, control_sum=the dc sum's measurements>`.
 
   Args:
     model_fn: Returns a fresh `tff.learning.models.VariableModel`.

@@ -36,7 +36,7 @@ drift; docs/results.md, section 11).
 
 import json
 import re
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -86,6 +86,22 @@ def drifts(text: str, label: str, labels: Sequence[str]) -> bool:
   own = label_key(label)
   return any(_names(other, text) for other in labels
              if label_key(other) != own and label_key(other) not in own)
+
+
+def keep(texts: Iterable[str], label: str,
+         labels: Sequence[str]) -> list[str]:
+  """`texts` cleaned, without those that drift or are empty, deduplicated.
+
+  Args:
+    texts: Raw prompts for `label`.
+    label: Their label.
+    labels: Every label of the task.
+
+  Returns:
+    The kept texts, in their first order.
+  """
+  return list(dict.fromkeys(
+      t for t in map(clean, texts) if t and not drifts(t, label, labels)))
 
 
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
@@ -163,8 +179,7 @@ class FileExpander:
             f'--gen_prompt_file={path} has no prompts for label {label!r}; '
             f'its labels are {sorted(by_key)}. Add them, or drop the flag '
             'to use templates.')
-      kept = list(dict.fromkeys(
-          t for t in map(clean, texts) if t and not drifts(t, label, labels)))
+      kept = keep(texts, label, labels)
       if not kept:
         raise prompts.PromptError(
             f'--gen_prompt_file={path}: none of the {len(texts)} prompts for '
@@ -175,6 +190,4 @@ class FileExpander:
   def expand(self, label: str, count: int,
              rng: np.random.Generator) -> list[str]:
     """`count` of the label's kept prompts in a seeded order, cycling."""
-    texts = self.kept[label]
-    order = rng.permutation(len(texts))
-    return [texts[order[k % len(order)]] for k in range(count)]
+    return prompts.cycle(self.kept[label], count, rng)

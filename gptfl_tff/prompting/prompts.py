@@ -168,6 +168,22 @@ class Expander(Protocol):
     ...
 
 
+def cycle(texts: Sequence[str], count: int,
+          rng: np.random.Generator) -> list[str]:
+  """`count` of `texts` in a seeded order, cycling when there are fewer.
+
+  Args:
+    texts: The texts to draw from (at least one).
+    count: How many to return.
+    rng: Draws the order.
+
+  Returns:
+    The texts.
+  """
+  order = rng.permutation(len(texts))
+  return [texts[order[k % len(order)]] for k in range(count)]
+
+
 @dataclasses.dataclass(frozen=True)
 class TemplateExpander:
   """Fills label names into templates, cycling through a seeded order."""
@@ -175,11 +191,7 @@ class TemplateExpander:
   templates: Sequence[str] = IMAGE_DOMAINS
 
   def expand(self, label, count, rng):
-    order = rng.permutation(len(self.templates))
-    return [
-        self.templates[order[k % len(order)]].format(label)
-        for k in range(count)
-    ]
+    return [t.format(label) for t in cycle(self.templates, count, rng)]
 
 
 def _ids(labels: Sequence[str],
