@@ -79,7 +79,8 @@ _NUM_CLIENTS = flags.DEFINE_integer(
 _ALPHA = flags.DEFINE_float(
     'dirichlet_alpha', None, 'Dirichlet concentration; unset: the task\'s.')
 _MIN_CLIENT_EXAMPLES = flags.DEFINE_integer(
-    'min_client_examples', 10, 'Fewest examples per client (dirichlet).')
+    'min_client_examples', None,
+    'Fewest examples per client (dirichlet); unset: the task\'s.')
 _CLIENT_EXAMPLES_PER_LABEL = flags.DEFINE_integer(
     'client_examples_per_label', 0,
     'Scarce data: keep at most this many examples of each label per client '
@@ -229,6 +230,10 @@ _GEN_LLM_API_KEY_ENV = flags.DEFINE_string(
     'token; unset: no key is sent.')
 _GEN = registry.GeneratorConfig()
 _GEN_STEPS = flags.DEFINE_integer('gen_steps', _GEN.steps, 'Denoising steps.')
+_GEN_AUDIO_SECONDS = flags.DEFINE_float(
+    'gen_audio_seconds', _GEN.audio_seconds, 'audioldm: clip seconds.')
+_GEN_GUIDANCE = flags.DEFINE_float(
+    'gen_guidance', _GEN.guidance, 'audioldm: guidance scale (>= 1).')
 _GEN_RESOLUTION = flags.DEFINE_integer(
     'gen_resolution', _GEN.resolution, 'Generated image side.')
 _GEN_BATCH_SIZE = flags.DEFINE_integer(
@@ -238,9 +243,26 @@ _GEN_RECORDS_PER_SHARD = flags.DEFINE_integer(
     'Synthetic records per TFRecord shard.')
 _GEN_WORKERS = flags.DEFINE_integer(
     'gen_workers', _GEN.workers, 'Parallel generation processes.')
-_GEN_FLITE_SHARE = flags.DEFINE_float(
-    'gen_flite_share', prompts.VoiceMix.flite_share,
-    'Speech: share of flite voices (the rest espeak-ng).')
+_GEN_VOICE_MIX = flags.DEFINE_string(
+    'gen_voice_mix', str(prompts.VoiceMix()),
+    'Speech: voice groups and their shares, group:share,... (shares sum to '
+    f'1); groups: {", ".join(sorted(prompts.VOICE_GROUPS))}.')
+_GEN_SPEECHT5_MODEL = flags.DEFINE_string(
+    'gen_speecht5_model', None,
+    'speecht5 voices: hub id or saved folder of microsoft/speecht5_tts; '
+    'unset: the hub id.')
+_GEN_SPEECHT5_VOCODER = flags.DEFINE_string(
+    'gen_speecht5_vocoder', None,
+    'speecht5 voices: hub id or saved folder of microsoft/speecht5_hifigan; '
+    'unset: the hub id.')
+_GEN_XVECTORS = flags.DEFINE_string(
+    'gen_xvectors', None,
+    'speecht5 voices: .npy x-vectors [n, 512] (e.g. CMU ARCTIC); one is '
+    'drawn per prompt. Unset: seeded random unit vectors (not the paper).')
+_GEN_ASR_FILTER = flags.DEFINE_bool(
+    'gen_asr_filter', _GEN.asr_filter,
+    'Speech: keep only clips whose word an ASR check (pocketsphinx, the '
+    "task's words as its grammar) hears.")
 _GEN_MAX_WPM = flags.DEFINE_integer(
     'gen_max_wpm', prompts.VoiceMix.wpm_range[1],
     f'Speech: fastest speaking rate drawn (<= {prompts.MAX_WPM}).')
@@ -281,6 +303,19 @@ def _value(holder: flags.FlagHolder, default: Any) -> Any:
       holder.name in _QUICKSTART_VALUES):
     return _QUICKSTART_VALUES[holder.name]
   return default if holder.value is None else holder.value
+
+
+def speecht5_options() -> dict[str, dict[str, Any]]:
+  """The --gen_speecht5_ and --gen_xvectors flags as engine options."""
+  options = {}
+  for key, holder in (('model', _GEN_SPEECHT5_MODEL),
+                      ('vocoder', _GEN_SPEECHT5_VOCODER),
+                      ('xvectors', _GEN_XVECTORS)):
+    if holder.value:
+      options[key] = holder.value
+      if key != 'xvectors' and os.path.isdir(holder.value):
+        options['local_files_only'] = True
+  return {'speecht5': options} if options else {}
 
 
 def task() -> base.Task:
@@ -364,6 +399,7 @@ def experiment_config(output_dir: str,
       'partition': _value(_PARTITION, None),
       'num_clients': _value(_NUM_CLIENTS, None),
       'dirichlet_alpha': _value(_ALPHA, None),
+      'min_client_examples': _value(_MIN_CLIENT_EXAMPLES, None),
       'client_epochs': _value(_CLIENT_EPOCHS, None),
       'client_batch_size': _value(_CLIENT_BATCH_SIZE, None),
       'rounds': _value(_ROUNDS, None),
@@ -378,7 +414,6 @@ def experiment_config(output_dir: str,
           test_speakers=tuple(_TEST_SPEAKERS.value),
           max_train_per_class=_MAX_TRAIN_PER_CLASS.value, seed=_SEED.value),
       clients_per_speaker=_CLIENTS_PER_SPEAKER.value,
-      min_client_examples=_MIN_CLIENT_EXAMPLES.value,
       examples_per_label=_CLIENT_EXAMPLES_PER_LABEL.value,
       max_minutes=_MAX_MINUTES.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
@@ -415,7 +450,8 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
   d = t.defaults
   try:
     mix = prompts.VoiceMix(
-        flite_share=_GEN_FLITE_SHARE.value,
+        groups=prompts.parse_voice_mix(_GEN_VOICE_MIX.value),
+        engine_options=speecht5_options(),
         wpm_range=(prompts.VoiceMix.wpm_range[0], _GEN_MAX_WPM.value))
     generator = registry.GeneratorConfig(
         backend=_value(_GEN_BACKEND, registry.Backend(d.generator)),
@@ -423,7 +459,8 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         steps=_GEN_STEPS.value, resolution=_GEN_RESOLUTION.value,
         batch_size=_GEN_BATCH_SIZE.value,
         records_per_shard=_GEN_RECORDS_PER_SHARD.value,
-        workers=_GEN_WORKERS.value)
+        workers=_GEN_WORKERS.value, asr_filter=_GEN_ASR_FILTER.value,
+        audio_seconds=_GEN_AUDIO_SECONDS.value, guidance=_GEN_GUIDANCE.value)
     registry.check(generator, t.modality.value)
     prompt_llm = None
     llm_flags = (_GEN_LLM_DIR, _GEN_LLM_URL, _GEN_LLM_MODEL,
@@ -463,7 +500,7 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
       generator=generator,
       pretraining=pretraining)
   try:
-    chain.expander_settings(config, t.modality)
+    chain.expander_settings(config, t)
   except errors.UserError as e:
     raise app.UsageError(str(e)) from e
   return config

@@ -27,12 +27,14 @@ Kill it at any point and rerun the same command: finished shards are kept,
 the rest are written, and the result is the same set of records.
 """
 
+import functools
 import os
 
 from absl import app
 from absl import flags
 
 from gptfl_tff import console
+from gptfl_tff import errors
 from gptfl_tff.generators import speech
 from gptfl_tff.prompting import prompts
 from gptfl_tff.synthesis import generation
@@ -44,8 +46,14 @@ _GEN_PROMPTS_PATH = flags.DEFINE_string(
     'gen_prompts_path', None, 'An existing prompts JSONL file.')
 _GEN_PROMPTS_PER_LABEL = flags.DEFINE_integer(
     'gen_prompts_per_label', 300, 'Prompts per label (with --gen_labels).')
-_GEN_FLITE_SHARE = flags.DEFINE_float(
-    'gen_flite_share', 0.7, 'Share of flite voices (rest espeak-ng).')
+_GEN_VOICE_MIX = flags.DEFINE_string(
+    'gen_voice_mix', str(prompts.VoiceMix()),
+    'Voice groups and their shares, group:share,... (shares sum to 1); '
+    f'groups: {", ".join(sorted(prompts.VOICE_GROUPS))}.')
+_GEN_ASR_FILTER_WORDS = flags.DEFINE_list(
+    'gen_asr_filter_words', [],
+    'Keep only clips whose word an ASR check hears among these words (the '
+    "task's words); empty: keep every clip.")
 _GEN_OUTPUT_DIR = flags.DEFINE_string(
     'gen_output_dir', None, 'Folder of the shards and manifest.')
 _GEN_SAMPLE_RATE = flags.DEFINE_integer(
@@ -74,23 +82,29 @@ def main(argv):
       raise app.UsageError(f'{_GEN_PROMPTS_PATH.value} does not exist.')
     prompt_list = prompts.read_jsonl(_GEN_PROMPTS_PATH.value)
   else:
-    mix = speech.installed_voice_mix(
-        prompts.VoiceMix(flite_share=_GEN_FLITE_SHARE.value))
+    try:
+      mix = speech.installed_voice_mix(prompts.VoiceMix(
+          groups=prompts.parse_voice_mix(_GEN_VOICE_MIX.value)))
+    except errors.UserError as e:
+      raise app.UsageError(str(e)) from e
     prompt_list = prompts.create_speech_prompts(
         _GEN_LABELS.value, _GEN_PROMPTS_PER_LABEL.value, _SEED.value, mix)
     prompts.write_jsonl(
         os.path.join(_GEN_OUTPUT_DIR.value, 'prompts.jsonl'), prompt_list)
   result = generation.generate(
       prompt_list, _GEN_OUTPUT_DIR.value,
-      generation.per_prompt(speech.make_record,
-                            sample_rate=_GEN_SAMPLE_RATE.value),
+      functools.partial(speech.make_records,
+                        sample_rate=_GEN_SAMPLE_RATE.value,
+                        filter_words=_GEN_ASR_FILTER_WORDS.value or None),
       records_per_shard=_GEN_RECORDS_PER_SHARD.value,
+      batch_size=_GEN_RECORDS_PER_SHARD.value,
       num_shards=_NUM_SHARDS.value, shard_index=_SHARD_INDEX.value,
       workers=_GEN_WORKERS.value,
       info={'seed': _SEED.value, 'sample_rate': _GEN_SAMPLE_RATE.value,
-            'engines': {n: m.version()
-                        for n, m in speech.SPEECH_ENGINES.items()
-                        if m.is_available()}})
+            'asr_filter_words': _GEN_ASR_FILTER_WORDS.value,
+            'engines': {
+                n: speech.speech_engine(n).version()
+                for n in sorted({p.params['engine'] for p in prompt_list})}})
   print(f'wrote {len(result.written)} shard(s), skipped '
         f'{len(result.skipped)} complete; manifest: '
         f"{result.manifest['completed_shards']}/{result.total_shards} shards, "

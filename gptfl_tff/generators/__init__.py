@@ -14,8 +14,9 @@
 """Generative engines, one module per engine (GPT-FL, Sec. 3.2).
 
 `registry` names the backends the chain can use (one config, one factory).
-Speech: `espeak`, `flite` (offline engines) and `speech` (their registry and
-post-processing into records). Images: `stable_diffusion` (diffusers),
+Speech: `espeak`, `flite`, `festival`, `pico` and `piper` (offline engines;
+Piper runs as a separate program) and `speech` (their registry, the ASR
+filter's use and post-processing into records). Images: `stable_diffusion` (diffusers),
 `keras_cv_diffusion` (KerasCV), `tiny_diffusion` (a random stand-in for
 tests) and `sd_benchmark` (SD 2.1 throughput with random weights). The
 package imports nothing itself, so the image modules do not drag in the

@@ -18,12 +18,16 @@ A backend turns prompts into `SyntheticRecord`s for the sharded writer
 function of a backend for a task, and `settings` lists what shapes its
 output (for the stage rule). Backends:
 
-  * speech: espeak-ng and flite, the voice drawn per prompt (audio tasks);
+  * speech: the offline speech engines (espeak-ng, flite, festival, Pico,
+    Piper), the voice drawn per prompt, optionally ASR-filtered (audio
+    tasks);
   * diffusers: Stable Diffusion 2.1 through diffusers (a hub id or a saved
     pipeline folder);
   * keras_cv: KerasCV's StableDiffusionV2 (pretrained or random weights);
   * tiny_diffusers: a tiny randomly initialised SD pipeline, a stand-in for
-    plumbing checks (its images are noise).
+    plumbing checks (its images are noise);
+  * audioldm: AudioLDM text-to-audio through diffusers (sound tasks);
+  * tiny_audioldm: a tiny random AudioLDM pipeline (plumbing checks).
 """
 
 import dataclasses
@@ -31,7 +35,7 @@ import enum
 import functools
 import os
 import shutil
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from gptfl_tff import errors
 from gptfl_tff.synthesis import generation
@@ -42,6 +46,8 @@ class Backend(enum.Enum):
   DIFFUSERS = 'diffusers'
   KERAS_CV = 'keras_cv'
   TINY_DIFFUSERS = 'tiny_diffusers'
+  AUDIOLDM = 'audioldm'
+  TINY_AUDIOLDM = 'tiny_audioldm'
 
 
 _MODALITY = {
@@ -49,7 +55,10 @@ _MODALITY = {
     Backend.DIFFUSERS: 'image',
     Backend.KERAS_CV: 'image',
     Backend.TINY_DIFFUSERS: 'image',
+    Backend.AUDIOLDM: 'audio',
+    Backend.TINY_AUDIOLDM: 'audio',
 }
+_AUDIOLDM = (Backend.AUDIOLDM, Backend.TINY_AUDIOLDM)
 
 
 class GeneratorError(errors.UserError, ValueError):
@@ -62,13 +71,16 @@ class GeneratorConfig:
 
   Attributes:
     backend: Which generator.
-    model: diffusers: hub id or saved pipeline folder.
+    model: diffusers / audioldm: hub id or saved pipeline folder.
     keras_cv_weights: keras_cv: 'pretrained' or 'random'.
-    steps: Denoising steps (image backends).
+    steps: Denoising steps (diffusion backends).
     resolution: Generated image side (image backends).
-    batch_size: Images per pipeline call (image backends).
+    batch_size: Images or clips per pipeline call (diffusion backends).
     records_per_shard: Records per TFRecord shard.
     workers: Parallel generation processes.
+    asr_filter: speech: keep only clips whose word the ASR check hears.
+    audio_seconds: audioldm: clip length in seconds.
+    guidance: audioldm: classifier-free guidance scale (>= 1).
   """
 
   backend: Backend = Backend.SPEECH
@@ -79,6 +91,9 @@ class GeneratorConfig:
   batch_size: int = 8
   records_per_shard: int = 100
   workers: int = 2
+  asr_filter: bool = False
+  audio_seconds: float = 5.0
+  guidance: float = 2.5
 
   def __post_init__(self):
     if self.records_per_shard < 1 or self.workers < 1:
@@ -99,6 +114,10 @@ def check(config: GeneratorConfig, modality: str) -> None:
         f'--gen_backend={config.backend.value} makes '
         f'{_MODALITY[config.backend]} data but the task is {modality}; pass '
         f'--gen_backend= one of {fits}.')
+  if config.asr_filter and config.backend != Backend.SPEECH:
+    raise GeneratorError(
+        '--gen_asr_filter checks speech; drop it for '
+        f'--gen_backend={config.backend.value}.')
   if config.backend == Backend.DIFFUSERS and not config.model:
     raise GeneratorError(
         '--gen_backend=diffusers needs --gen_model (an SD 2.1 hub id or a '
@@ -106,16 +125,32 @@ def check(config: GeneratorConfig, modality: str) -> None:
         'plumbing with a tiny random stand-in.')
 
 
-def settings(config: GeneratorConfig, task) -> dict[str, Any]:
-  """What shapes the generated records (workers do not)."""
+def settings(config: GeneratorConfig, task,
+             prompts: Sequence[Any] = ()) -> dict[str, Any]:
+  """What shapes the generated records (workers do not).
+
+  Args:
+    config: Generator settings.
+    task: The `tasks.base.Task`.
+    prompts: The prompts; speech records depend on the versions of the
+      engines they name (and of no other engine).
+
+  Returns:
+    Flat settings for the synthetic stage's fingerprint.
+  """
   out = {'backend': config.backend.value,
          'records_per_shard': config.records_per_shard}
-  if config.backend == Backend.SPEECH:
+  if config.backend in _AUDIOLDM:
+    out.update(model=config.model, steps=config.steps,
+               audio_seconds=config.audio_seconds, guidance=config.guidance,
+               batch_size=config.batch_size, sample_rate=task.sample_rate)
+  elif config.backend == Backend.SPEECH:
     from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
     out['sample_rate'] = task.sample_rate
-    out['engines'] = {name: module.version()
-                      for name, module in speech.SPEECH_ENGINES.items()
-                      if module.is_available()}
+    out['asr_filter'] = config.asr_filter
+    out['engines'] = {
+        name: speech.speech_engine(name).version()
+        for name in sorted({p.params['engine'] for p in prompts})}
   else:
     out.update(model=config.model, steps=config.steps,
                resolution=config.resolution, batch_size=config.batch_size,
@@ -147,9 +182,27 @@ def create_records_fn(
   check(config, task.modality.value)
   if config.backend == Backend.SPEECH:
     from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
-    return generation.per_prompt(
-        speech.make_record, sample_rate=task.sample_rate), 1
+    # Whole shards go to the engines (festival speaks a shard in one
+    # process).
+    return functools.partial(
+        speech.make_records, sample_rate=task.sample_rate,
+        filter_words=task.label_names if config.asr_filter else None
+    ), config.records_per_shard
   try:
+    if config.backend in _AUDIOLDM:
+      from gptfl_tff.generators import audioldm  # pylint: disable=g-import-not-at-top
+      model = config.model or audioldm.AUDIOLDM
+      if config.backend == Backend.TINY_AUDIOLDM:
+        from gptfl_tff.generators import tiny_audioldm  # pylint: disable=g-import-not-at-top
+        model = _stand_in(work_dir, 'tiny_random_audioldm',
+                          tiny_audioldm.create_tiny_audioldm, seed)
+      ldm = audioldm.AudioLDMConfig(
+          model=model, steps=config.steps,
+          audio_seconds=config.audio_seconds,
+          guidance_scale=config.guidance, sample_rate=task.sample_rate,
+          batch_size=config.batch_size, local_files_only=os.path.isdir(model))
+      return (functools.partial(audioldm.make_records, config=ldm),
+              config.records_per_shard)
     if config.backend == Backend.KERAS_CV:
       from gptfl_tff.generators import keras_cv_diffusion  # pylint: disable=g-import-not-at-top
       diffusion = keras_cv_diffusion.KerasCVConfig(
@@ -162,12 +215,8 @@ def create_records_fn(
       model = config.model
       if config.backend == Backend.TINY_DIFFUSERS:
         from gptfl_tff.generators import tiny_diffusion  # pylint: disable=g-import-not-at-top
-        model = os.path.join(work_dir, 'tiny_random_sd')
-        if not os.path.isdir(model):  # Written whole, then renamed.
-          partial = model + '.partial'
-          shutil.rmtree(partial, ignore_errors=True)
-          tiny_diffusion.create_tiny_pipeline(partial, seed)
-          os.replace(partial, model)
+        model = _stand_in(work_dir, 'tiny_random_sd',
+                          tiny_diffusion.create_tiny_pipeline, seed)
       diffusion = stable_diffusion.DiffusionConfig(
           model=model, steps=config.steps, resolution=config.resolution,
           output_size=task.image_size, batch_size=config.batch_size,
@@ -177,3 +226,14 @@ def create_records_fn(
     raise GeneratorError(f'Bad generation flags: {e}') from e
   # Whole shards go to the backend, which batches them by guidance scale.
   return functools.partial(make, config=diffusion), config.records_per_shard
+
+
+def _stand_in(work_dir: str, name: str, create_fn, seed: int) -> str:
+  """A tiny random pipeline under `work_dir`, written whole, then renamed."""
+  model = os.path.join(work_dir, name)
+  if not os.path.isdir(model):
+    partial = model + '.partial'
+    shutil.rmtree(partial, ignore_errors=True)
+    create_fn(partial, seed)
+    os.replace(partial, model)
+  return model

@@ -13,27 +13,40 @@
 # limitations under the License.
 """Speech prompts -> synthetic audio records (any speech engine).
 
-Engine output is silence-trimmed (both engines pad with exact-zero
+Engine output is silence-trimmed (the engines pad with exact-zero
 silence), resampled to the task rate with the project's audio front end,
 dithered with +-1 LSB triangular noise seeded by the prompt (so that logs of
 silent frames stay finite and every record is reproducible), and stored as
-16-bit PCM.
+16-bit PCM. With the ASR filter on, a clip is kept only if pocketsphinx,
+choosing among the task's words, hears its own label
+(`synthesis.speech_filter`); the shard sidecars and the manifest count what
+was kept and dropped per engine and voice.
 """
 
+import collections
 import dataclasses
+from typing import Optional, Sequence
 
 import numpy as np
 
 from gptfl_tff import audio
 from gptfl_tff import errors
 from gptfl_tff.generators import espeak
+from gptfl_tff.generators import festival
 from gptfl_tff.generators import flite
+from gptfl_tff.generators import pico
+from gptfl_tff.generators import piper
+from gptfl_tff.generators import speecht5
 from gptfl_tff.prompting import prompts as prompts_lib
+from gptfl_tff.synthesis import speech_filter
 from gptfl_tff.synthesis import synthetic_records
 
-# Each speech engine module exposes `NAME`, `is_available()`, `version()`,
-# `check(params)` and `synthesize(text, params) -> (samples, sample_rate)`.
-SPEECH_ENGINES = {espeak.NAME: espeak, flite.NAME: flite}
+# Each speech engine module exposes `NAME`, `DEBIAN_PACKAGE`,
+# `is_available()`, `version()`, `check(params)` and `synthesize(text,
+# params) -> (samples, sample_rate)`; an engine that speaks a batch in one
+# process also has `synthesize_batch(texts, params)`.
+SPEECH_ENGINES = {
+    m.NAME: m for m in (espeak, flite, festival, pico, piper, speecht5)}
 
 
 class EngineError(errors.UserError, RuntimeError):
@@ -57,18 +70,7 @@ def speech_engine(name: str):
   return module
 
 
-def make_record(
-    prompt: prompts_lib.Prompt, sample_rate: int
-) -> synthetic_records.SyntheticRecord:
-  """Synthesises one speech prompt.
-
-  Raises:
-    EngineError: If the engine is missing.
-    ValueError: If the prompt's voice is not installed or it yields silence.
-  """
-  engine = speech_engine(prompt.params['engine'])
-  engine.check(prompt.params)
-  samples, rate = engine.synthesize(prompt.text, prompt.params)
+def _postprocess(prompt, samples, rate, engine, sample_rate):
   samples = audio.trim_silence(samples)
   samples = audio.resample(samples, rate, sample_rate)
   rng = np.random.default_rng(prompt.params.get('seed', 0))
@@ -81,38 +83,108 @@ def make_record(
       prompt.id, prompt.label_id, prompt.label, samples, sample_rate, params)
 
 
-def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
-  """Drops voices and variants that are not installed on this machine.
+def make_records(
+    prompts: Sequence[prompts_lib.Prompt],
+    sample_rate: int,
+    filter_words: Optional[Sequence[str]] = None,
+) -> list[synthetic_records.SyntheticRecord]:
+  """Synthesises speech prompts, each engine's batch at once.
+
+  Args:
+    prompts: Speech prompts.
+    sample_rate: The task's audio rate.
+    filter_words: The ASR filter's vocabulary (the task's words); None
+      keeps every clip.
+
+  Returns:
+    The records of the kept prompts, in prompt order.
 
   Raises:
-    EngineError: If no voice at all is left.
+    EngineError: If an engine is missing.
+    ValueError: If a prompt's voice is not installed.
   """
-  flite_voices = ()
-  if flite.is_available():
-    flite_voices = tuple(
-        v for v in mix.flite_voices if v in flite.voices())
-  accents, variants = (), ()
-  if espeak.is_available():
-    accents = tuple(a for a in mix.espeak_accents if _espeak_ok(a, None))
-    variants = tuple(v for v in mix.espeak_variants if _espeak_ok(None, v))
-  share = mix.flite_share
-  if not flite_voices:
-    share = 0.0
-  if not (accents and variants):
-    share = 1.0 if flite_voices else share
-  if not flite_voices and not (accents and variants):
-    raise EngineError(
-        'No speech engine voice is installed; run tools/setup.sh (Debian '
-        'packages espeak-ng and flite).')
+  by_engine = collections.defaultdict(list)
+  for k, prompt in enumerate(prompts):
+    by_engine[prompt.params['engine']].append(k)
+  clips = [None] * len(prompts)
+  for name, ks in by_engine.items():
+    engine = speech_engine(name)
+    for k in ks:
+      engine.check(prompts[k].params)
+    texts = [prompts[k].text for k in ks]
+    params = [prompts[k].params for k in ks]
+    if hasattr(engine, 'synthesize_batch'):
+      made = engine.synthesize_batch(texts, params)
+    else:
+      made = [engine.synthesize(t, p) for t, p in zip(texts, params)]
+    for k, clip in zip(ks, made):
+      clips[k] = clip
+  words = speech_filter.recognizer(tuple(filter_words)) if filter_words else None
+  records = []
+  for prompt, (samples, rate) in zip(prompts, clips):
+    if words and words.recognize(samples, rate) != prompt.text.lower():
+      continue
+    records.append(_postprocess(prompt, samples, rate,
+                                SPEECH_ENGINES[prompt.params['engine']],
+                                sample_rate))
+  return records
+
+
+def make_record(
+    prompt: prompts_lib.Prompt, sample_rate: int
+) -> synthetic_records.SyntheticRecord:
+  """Synthesises one speech prompt (no filter).
+
+  Raises:
+    EngineError: If the engine is missing.
+    ValueError: If the prompt's voice is not installed.
+  """
+  return make_records([prompt], sample_rate)[0]
+
+
+def _installed(group: prompts_lib.VoiceGroup) -> prompts_lib.VoiceGroup:
+  """The group's installed voices and variants (either may be empty)."""
+  engine = SPEECH_ENGINES.get(group.engine)
+  if engine is None or not engine.is_available():
+    return dataclasses.replace(group, voices=())
+
+  def ok(voice, variant):
+    try:
+      engine.check({'voice': voice, 'variant': variant})
+      return True
+    except ValueError:
+      return False
+
+  if group.variants:  # espeak-ng: accents and variants are checked apart.
+    return dataclasses.replace(
+        group,
+        voices=tuple(v for v in group.voices if ok(v, group.variants[0])),
+        variants=tuple(v for v in group.variants if ok(group.voices[0], v)))
   return dataclasses.replace(
-      mix, flite_share=share, flite_voices=flite_voices,
-      espeak_accents=accents, espeak_variants=variants)
+      group, voices=tuple(v for v in group.voices if ok(v, None)))
 
 
-def _espeak_ok(accent, variant) -> bool:
-  try:
-    espeak.check({'voice': accent or 'en-us',
-                             'variant': variant or 'klatt'})
-    return True
-  except ValueError:
-    return False
+def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
+  """Keeps the mix's installed voices; groups left empty lose their share.
+
+  The remaining groups' shares are rescaled to sum to 1; the group
+  definitions themselves are fixed (`prompts.VOICE_GROUPS`), so a machine
+  missing one voice of a group draws the group's other voices.
+
+  Raises:
+    EngineError: If no group has an installed voice.
+  """
+  kept = []
+  for name, share in mix.groups:
+    group = _installed(prompts_lib.VOICE_GROUPS[name])
+    if group.voices and (group.variants or
+                         not prompts_lib.VOICE_GROUPS[name].variants):
+      kept.append((name, share, group))
+  if not kept:
+    raise EngineError(
+        f'No voice of --gen_voice_mix={mix} is installed; run '
+        'tools/setup.sh.')
+  total = sum(share for _, share, _ in kept)
+  return dataclasses.replace(
+      mix, groups=tuple((name, share / total) for name, share, _ in kept),
+      installed={name: group for name, _, group in kept})

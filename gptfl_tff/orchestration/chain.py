@@ -111,13 +111,12 @@ class ChainConfig:
 EXPANSION = 'expansion.json'
 
 
-def expander_settings(config: ChainConfig,
-                      modality: base.Modality) -> dict[str, Any]:
+def expander_settings(config: ChainConfig, task: base.Task) -> dict[str, Any]:
   """The prompt source's part of the prompts stage's settings.
 
   Args:
     config: The chain.
-    modality: The task's modality.
+    task: The task (its `prompt_kind`).
 
   Returns:
     The prompt file's content digest (not its path), or the LLM's identity
@@ -125,18 +124,19 @@ def expander_settings(config: ChainConfig,
     these sources existed keep their fingerprints.
 
   Raises:
-    errors.UserError: If both sources are given, or one for an audio task
+    errors.UserError: If both sources are given, or one for a speech task
       (whose prompts are its label words).
   """
   if config.prompt_file and config.prompt_llm:
     raise errors.UserError(
         'Give one prompt source: --gen_prompt_file or --gen_llm, not '
         'both.')
-  if modality == base.Modality.AUDIO and (config.prompt_file or
-                                          config.prompt_llm):
+  if task.prompt_kind == 'speech' and (config.prompt_file or
+                                       config.prompt_llm):
     raise errors.UserError(
-        f'--gen_prompt_file and --gen_llm apply to image tasks; task '
-        f'{config.experiment.task} speaks its label words. Drop the flag.')
+        f'--gen_prompt_file and --gen_llm apply to image and sound tasks; '
+        f'task {config.experiment.task} speaks its label words. Drop the '
+        'flag.')
   if config.prompt_file and not os.path.isfile(config.prompt_file):
     raise errors.UserError(
         f'--gen_prompt_file={config.prompt_file}: no such file.')
@@ -144,12 +144,12 @@ def expander_settings(config: ChainConfig,
     return {'prompt_file': stages.file_digest(config.prompt_file)}
   if config.prompt_llm:
     return {'prompt_llm': (f'{config.prompt_llm.identity} '
-                           f'query={llm.query_digest("image")}')}
+                           f'query={llm.query_digest(task.prompt_kind)}')}
   return {}
 
 
 def create_expander(config: ChainConfig, labels: list[str], folder: str,
-                    progress: bool = False
+                    progress: bool = False, modality: str = 'image'
                     ) -> Optional[prompts_lib.Expander]:
   """The prompts stage's expander.
 
@@ -159,6 +159,7 @@ def create_expander(config: ChainConfig, labels: list[str], folder: str,
     folder: The prompts stage's folder (an LLM's cache lives there, so a
       killed stage resumes from it).
     progress: Show an LLM's progress bars.
+    modality: What an LLM's prompts generate ('image' or 'sound').
 
   Returns:
     A file or LLM expander, or None for the task's templates.
@@ -168,7 +169,7 @@ def create_expander(config: ChainConfig, labels: list[str], folder: str,
   if config.prompt_llm:
     return llm.LLMExpander(config.prompt_llm, labels,
                            os.path.join(folder, 'llm_cache.jsonl'),
-                           progress=progress)
+                           modality=modality, progress=progress)
   return None
 
 
@@ -247,7 +248,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   exp = config.experiment
   task = tasks.get(exp.task)
   registry.check(config.generator, task.modality.value)
-  prompt_source = expander_settings(config, task.modality)  # Fails early.
+  prompt_source = expander_settings(config, task)  # Fails early.
   splits = task.load(exp.data)
   parts = federated_experiment.create_partition(splits.train, exp)
 
@@ -268,18 +269,19 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
     names = sorted(json.load(f)['labels'], key=task.label_id)
 
   # 2. Prompts.
-  audio_task = task.modality == base.Modality.AUDIO
+  speaks = task.prompt_kind == 'speech'
   settings = stages.settings_of({
       'task': exp.task, 'labels': names, 'per_label': config.prompts_per_label,
       'seed': exp.seed,
       # The voices actually installed, not the ones asked for.
       'voice_mix': (speech.installed_voice_mix(config.voice_mix)
-                    if audio_task else None),
+                    if speaks else None),
       **prompt_source})
   folder, status = chain.begin('prompts', settings)
   prompts_path = os.path.join(folder, 'prompts.jsonl')
   if status != stages.Status.DONE:
-    expander = create_expander(config, names, folder, progress)
+    expander = create_expander(config, names, folder, progress,
+                               task.prompt_kind)
     created = task.create_prompts(names, config.prompts_per_label, exp.seed,
                                   config.voice_mix, expander)
     io_utils.atomic_write_json(
@@ -291,7 +293,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
 
   # 3. Generation (resumes by shard).
   settings = dict(stages.settings_of(
-      registry.settings(config.generator, task), 'generator.'),
+      registry.settings(config.generator, task, prompts), 'generator.'),
                   prompts=generation.prompts_digest(prompts))
   synthetic_dir, status = chain.begin('synthetic', settings)
   if status != stages.Status.DONE:
@@ -307,6 +309,8 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
           f'{synthetic_dir} is missing shards after generation; rerun the '
           'same command to finish them.')
     stages.finish(synthetic_dir)
+  with open(os.path.join(synthetic_dir, generation.MANIFEST)) as f:
+    manifest = json.load(f)
 
   # 4. Centralized pretraining (resumes from its epoch checkpoints).
   settings = stages.settings_of({
@@ -333,7 +337,10 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   results = {
       'task': exp.task,
       'labels': names,
-      'synthetic_records': len(prompts),
+      'prompts': len(prompts),
+      # Fewer than the prompts where the ASR filter dropped clips.
+      'synthetic_records': manifest['records'],
+      'dropped_per_voice': manifest.get('dropped_per_voice', {}),
       'synthetic_only': synthetic_only,
       'final': {k: final[k] for k in final if k.startswith(('val_', 'test_'))
                 and final[k] is not None},

@@ -29,22 +29,72 @@ and generation params. Every prompt set is a function of its inputs and seed.
 
 import dataclasses
 import json
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
 from gptfl_tff import errors
 from gptfl_tff import io_utils
 
-# Speech: calibrated on FSDD (../shared/environment.md): flite's voices
-# transfer to real speech far better than most espeak-ng variants; these
-# espeak variants were the best, and speech faster than ~185 wpm hurt.
+# Speech: calibrated on FSDD (../shared/environment.md and docs/results.md
+# section 12): flite's voices transfer to real speech far better than most
+# espeak-ng variants; these espeak variants were the best, and speech faster
+# than ~185 wpm hurt.
 FLITE_VOICES = ('kal', 'kal16', 'rms', 'awb', 'slt')
 ESPEAK_ACCENTS = ('en-us', 'en-gb', 'en-gb-x-rp', 'en-gb-scotland', 'en-029')
 ESPEAK_VARIANTS = (
     'announcer', 'edward', 'klatt', 'klatt5', 'RicishayMax', 'robosoft6',
 )
 MAX_WPM = 185
+
+
+@dataclasses.dataclass(frozen=True)
+class VoiceGroup:
+  """Voices of one engine that are drawn from together.
+
+  Attributes:
+    engine: Speech engine name (`generators.speech.SPEECH_ENGINES`).
+    voices: Its voices, drawn uniformly.
+    variants: espeak-ng only: variants, drawn after the voice.
+  """
+
+  engine: str
+  voices: tuple[str, ...]
+  variants: tuple[str, ...] = ()
+
+
+# The voice groups a mix can name (`--gen_voice_mix=flite:0.7,espeak:0.3`).
+VOICE_GROUPS = {
+    'flite': VoiceGroup('flite', FLITE_VOICES),
+    'espeak': VoiceGroup('espeak-ng', ESPEAK_ACCENTS, ESPEAK_VARIANTS),
+    'festival': VoiceGroup('festival', ('kal_diphone', 'ked_diphone')),
+    'festival_hts': VoiceGroup('festival', ('cmu_us_slt_arctic_hts',)),
+    'pico': VoiceGroup('pico', ('en-US', 'en-GB')),
+    'pico_accented': VoiceGroup('pico', ('de-DE', 'es-ES', 'fr-FR', 'it-IT')),
+    'piper': VoiceGroup('piper', ('joe',)),
+    # The speaker is an x-vector drawn per prompt (`--gen_xvectors`).
+    'speecht5': VoiceGroup('speecht5', ('xvector',)),
+}
+DEFAULT_VOICE_MIX = (('flite', 0.7), ('espeak', 0.3))
+
+
+def parse_voice_mix(text: str) -> tuple[tuple[str, float], ...]:
+  """Parses `group:share,group:share` (a bare group gets share 1).
+
+  Raises:
+    PromptError: Naming `--gen_voice_mix`, on bad syntax.
+  """
+  groups = []
+  for item in text.split(','):
+    name, _, share = item.strip().partition(':')
+    try:
+      groups.append((name, float(share) if share else 1.0))
+    except ValueError:
+      raise PromptError(
+          f'--gen_voice_mix: {item!r} is not group:share (e.g. '
+          'flite:0.7,espeak:0.3).') from None
+  return tuple(groups)
+
 
 IMAGE_DOMAINS = (
     'a photo of a {}',
@@ -98,29 +148,45 @@ class Prompt:
 class VoiceMix:
   """The distribution speech prompts draw voices from.
 
+  A prompt draws a speaking rate and a pitch, then a voice group by its
+  share, then a voice of the group (and, for espeak-ng, a variant and an
+  amplitude). With the default groups the draws are those of the earlier
+  two-engine mix, so earlier prompt sets are unchanged.
+
   Attributes:
-    flite_share: Probability of flite (the rest is espeak-ng).
-    flite_voices: flite voices to draw from.
-    espeak_accents: espeak-ng English voices (accents).
-    espeak_variants: espeak-ng variants.
-    wpm_range: Speaking-rate range, words per minute (espeak-ng `-s`; for
-      flite mapped to `duration_stretch = 160 / wpm`).
-    pitch_range: espeak-ng pitch 0-99; flite f0 mean is 80 + pitch Hz.
+    groups: `(group, share)` pairs; groups are keys of `VOICE_GROUPS`,
+      shares are positive and sum to 1.
+    wpm_range: Speaking-rate range, words per minute (espeak-ng `-s`; the
+      other engines map it to a duration stretch of `160 / wpm`).
+    pitch_range: espeak-ng pitch 0-99; flite and festival's diphone voices
+      take it as an f0 mean of 80 + pitch Hz, Pico as 50 + pitch percent.
     amplitude_range: espeak-ng amplitude; <= 90 avoids clipping.
+    installed: The groups as installed on this machine, by name
+      (`generators.speech.installed_voice_mix` fills it in); None: as in
+      `VOICE_GROUPS`.
+    engine_options: Fixed params added to every prompt of an engine, by
+      engine (e.g. SpeechT5's model folder and x-vector file).
   """
 
-  flite_share: float = 0.7
-  flite_voices: Sequence[str] = FLITE_VOICES
-  espeak_accents: Sequence[str] = ESPEAK_ACCENTS
-  espeak_variants: Sequence[str] = ESPEAK_VARIANTS
+  groups: tuple[tuple[str, float], ...] = DEFAULT_VOICE_MIX
   wpm_range: tuple[int, int] = (120, 175)
   pitch_range: tuple[int, int] = (25, 75)
   amplitude_range: tuple[int, int] = (60, 90)
+  installed: Optional[Mapping[str, VoiceGroup]] = None
+  engine_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(
+      default_factory=dict)
 
   def __post_init__(self):
-    if not 0.0 <= self.flite_share <= 1.0:
+    names = [name for name, _ in self.groups]
+    unknown = sorted(set(names) - set(VOICE_GROUPS))
+    if unknown or not names or len(set(names)) != len(names):
       raise PromptError(
-          f'flite_share must be in [0, 1], got {self.flite_share}.')
+          f'--gen_voice_mix names {names}: each group once, from '
+          f'{sorted(VOICE_GROUPS)}.')
+    shares = [share for _, share in self.groups]
+    if min(shares) <= 0 or abs(sum(shares) - 1.0) > 1e-6:
+      raise PromptError(
+          f'--gen_voice_mix shares {shares} must be > 0 and sum to 1.')
     lo, hi = self.wpm_range
     if not 80 <= lo <= hi <= MAX_WPM:
       raise PromptError(
@@ -129,34 +195,32 @@ class VoiceMix:
       )
     if self.amplitude_range[1] > 90:
       raise PromptError('espeak-ng amplitude above 90 clips; keep it <= 90.')
-    if self.flite_share > 0 and not self.flite_voices:
-      raise PromptError('flite_share > 0 needs at least one flite voice.')
-    if self.flite_share < 1 and not (
-        self.espeak_accents and self.espeak_variants
-    ):
-      raise PromptError('espeak-ng share needs accents and variants.')
+
+  def __str__(self) -> str:
+    return ','.join(f'{name}:{share:g}' for name, share in self.groups)
 
 
 def sample_voice(mix: VoiceMix, rng: np.random.Generator) -> dict[str, Any]:
   """Draws one voice description."""
   wpm = int(rng.integers(mix.wpm_range[0], mix.wpm_range[1] + 1))
   pitch = int(rng.integers(mix.pitch_range[0], mix.pitch_range[1] + 1))
-  if rng.random() < mix.flite_share:
-    return {
-        'engine': 'flite',
-        'voice': str(rng.choice(list(mix.flite_voices))),
-        'wpm': wpm,
-        'pitch': pitch,
-    }
-  return {
-      'engine': 'espeak-ng',
-      'voice': str(rng.choice(list(mix.espeak_accents))),
-      'variant': str(rng.choice(list(mix.espeak_variants))),
-      'wpm': wpm,
-      'pitch': pitch,
-      'amplitude': int(rng.integers(
-          mix.amplitude_range[0], mix.amplitude_range[1] + 1)),
-  }
+  u = rng.random()
+  name = mix.groups[-1][0]
+  for name, share in mix.groups:
+    if u < share:
+      break
+    u -= share
+  group = (mix.installed or VOICE_GROUPS)[name]
+  params = {'engine': group.engine,
+            'voice': str(rng.choice(list(group.voices)))}
+  if group.variants:
+    params['variant'] = str(rng.choice(list(group.variants)))
+  params.update(wpm=wpm, pitch=pitch)
+  if group.engine == 'espeak-ng':
+    params['amplitude'] = int(rng.integers(
+        mix.amplitude_range[0], mix.amplitude_range[1] + 1))
+  params.update(mix.engine_options.get(group.engine, {}))
+  return params
 
 
 class Expander(Protocol):

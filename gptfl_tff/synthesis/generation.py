@@ -112,26 +112,46 @@ def _write_shard(
   sidecar is written, then the shard itself: the shard's existence is what
   marks it complete, so a kill at any point leaves either a complete shard
   with its sidecar, or no shard (and at most a sidecar that the rerun
-  rewrites).
+  rewrites). The sidecar counts records and dropped prompts per voice.
+
+  Returns:
+    The number of prompts handled (a filter may have dropped some).
   """
-  made = []
+  made, dropped = [], []
   for start in range(0, len(shard_prompts), batch_size):
     batch = shard_prompts[start:start + batch_size]
     records = records_fn(batch)
-    if [r.id for r in records] != [p.id for p in batch]:
+    ids = [r.id for r in records]
+    returned = set(ids)
+    if ids != [p.id for p in batch if p.id in returned]:
       raise GenerationError(
           'The generator returned records that do not match its prompts.')
     made.extend(records)
+    dropped.extend(p for p in batch if p.id not in returned)
   counts = collections.Counter(r.label_name for r in made)
-  engines = collections.Counter(
-      str(r.params.get('engine', r.params.get('model_id'))) for r in made)
+  engines = collections.Counter(_engine(r.params) for r in made)
   io_utils.atomic_write_json(path + '.json', {
       'prompts_sha256': digest,
       'counts': dict(sorted(counts.items())),
       'engines': dict(sorted(engines.items())),
+      'voices': _count_voices(r.params for r in made),
+      'dropped': _count_voices(p.params for p in dropped),
       'records': len(made),
   })
-  return synthetic_records.write_shard(path, made)
+  synthetic_records.write_shard(path, made)
+  return len(shard_prompts)
+
+
+def _engine(params: dict[str, Any]) -> str:
+  return str(params.get('engine', params.get('model_id')))
+
+
+def _count_voices(params) -> dict[str, int]:
+  """Records per `engine:voice` (the engine alone if it has no voice)."""
+  counts = collections.Counter(
+      ':'.join([_engine(p)] + ([p['voice']] if 'voice' in p else []))
+      for p in params)
+  return dict(sorted(counts.items()))
 
 
 def _check_folder(output_dir: str, total: int, digest: str) -> None:
@@ -159,6 +179,8 @@ def build_manifest(output_dir: str, total: int, info: dict[str, Any]) -> dict:
   """Summarises the completed shards in `output_dir`."""
   counts = collections.Counter()
   engines = collections.Counter()
+  voices = collections.Counter()
+  dropped = collections.Counter()
   done = []
   for k in range(total):
     path = _shard_path(output_dir, k, total)
@@ -167,6 +189,8 @@ def build_manifest(output_dir: str, total: int, info: dict[str, Any]) -> dict:
         sidecar = json.load(f)
       counts.update(sidecar['counts'])
       engines.update(sidecar['engines'])
+      voices.update(sidecar.get('voices', {}))
+      dropped.update(sidecar.get('dropped', {}))
       done.append(os.path.basename(path))
   return dict(
       info,
@@ -177,6 +201,8 @@ def build_manifest(output_dir: str, total: int, info: dict[str, Any]) -> dict:
       records=sum(counts.values()),
       counts_per_label=dict(sorted(counts.items())),
       records_per_engine=dict(sorted(engines.items())),
+      records_per_voice=dict(sorted(voices.items())),
+      dropped_per_voice=dict(sorted(dropped.items())),
   )
 
 
@@ -197,8 +223,9 @@ def generate(
   Args:
     prompts: All prompts of the data set (every job passes the same list).
     output_dir: Folder of the shards and the manifest.
-    records_fn: Picklable `prompts -> records` (one record per prompt, in
-      order); workers are spawned processes. Wrap a per-prompt function
+    records_fn: Picklable `prompts -> records` (at most one record per
+      prompt, in order: a quality filter may drop prompts); workers are
+      spawned processes. Wrap a per-prompt function
       with `per_prompt`.
     records_per_shard: Prompts per shard.
     batch_size: Prompts given to `records_fn` at once.

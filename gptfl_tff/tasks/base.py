@@ -178,6 +178,7 @@ class Defaults:
     prompts_per_label: Synthetic examples per label.
     generator: Default generator backend (`generation.Backend` value).
     pretrain_epochs: Centralized pretraining epochs.
+    min_client_examples: Dirichlet partition: fewest examples per client.
   """
 
   model: str
@@ -194,6 +195,7 @@ class Defaults:
   prompts_per_label: int
   generator: str
   pretrain_epochs: int
+  min_client_examples: int = 10
 
 
 class Task(abc.ABC):
@@ -295,6 +297,9 @@ class Task(abc.ABC):
           f'Task {self.name} has no speakers; drop --test_speakers.')
 
   has_groups: bool = False
+  # What its prompts are: 'speech' (label words spoken in drawn voices),
+  # 'image' or 'sound' (text prompts for a text-to-image/audio model).
+  prompt_kind: str = 'image'
 
 
 class AudioTask(Task):
@@ -303,6 +308,7 @@ class AudioTask(Task):
   modality = Modality.AUDIO
   feature_dtype = np.float32
   has_groups = True
+  prompt_kind = 'speech'
 
   def __init__(self, frontend):
     self.frontend = frontend

@@ -92,35 +92,101 @@ def parse_name(path: str) -> Recording:
   return Recording(int(match[1]), match[2], int(match[3]), base)
 
 
-def _iter_folder(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
-  for root, _, files in os.walk(path):
-    for f in sorted(files):
-      if f.lower().endswith('.wav'):
-        full = os.path.join(root, f)
-
-        def read(full=full):
-          with open(full, 'rb') as fh:
-            return fh.read()
-
-        yield full, read
+Reader = Callable[[], bytes]
 
 
-def _iter_zip(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def _iter_folder(path: str, suffixes: tuple[str, ...], ordered: bool
+                 ) -> Iterator[tuple[str, Reader]]:
+  paths = (os.path.join(root, f) for root, _, files in os.walk(path)
+           for f in sorted(files) if f.lower().endswith(suffixes))
+  for full in sorted(paths) if ordered else paths:
+
+    def read(full=full):
+      with open(full, 'rb') as fh:
+        return fh.read()
+
+    yield full, read
+
+
+def _iter_zip(path: str, suffixes: tuple[str, ...], ordered: bool
+              ) -> Iterator[tuple[str, Reader]]:
   with zipfile.ZipFile(path) as archive:
-    for info in archive.infolist():
-      if info.filename.lower().endswith('.wav') and not info.is_dir():
-        yield f'{path}:{info.filename}', lambda i=info: archive.read(i)
+    infos = [info for info in archive.infolist()
+             if info.filename.lower().endswith(suffixes)
+             and not info.is_dir()]
+    if ordered:
+      infos.sort(key=lambda info: info.filename)
+    for info in infos:
+      yield f'{path}:{info.filename}', lambda i=info: archive.read(i)
 
 
-def _iter_tar(path: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def _iter_tar(path: str, suffixes: tuple[str, ...]
+              ) -> Iterator[tuple[str, Reader]]:
   with tarfile.open(path) as archive:
     for member in archive:
-      if member.isfile() and member.name.lower().endswith('.wav'):
+      if member.isfile() and member.name.lower().endswith(suffixes):
         data = archive.extractfile(member).read()
         yield f'{path}:{member.name}', lambda d=data: d
 
 
-def iter_wav_files(source: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def iter_files(
+    source: str, suffixes: tuple[str, ...] = ('.wav',),
+    dataset: str = 'FSDD', help_text: str = _HELP, ordered: bool = False,
+) -> Iterator[tuple[str, Reader]]:
+  """Yields `(name, read_fn)` for every file of a folder or archive.
+
+  Shared by the audio tasks.
+
+  Args:
+    source: A folder, a `.zip`, or a `.tar`/`.tar.gz`/`.tgz` archive.
+    suffixes: Lower-case endings of the files to yield.
+    dataset: Dataset name for error messages.
+    help_text: How to pass the data, for error messages.
+    ordered: Yield a folder's or zip's files sorted by name (a folder's
+      walk order is the filesystem's). A tar is always read in member
+      order, once, front to back, so a large `.tar.gz` streams.
+
+  Yields:
+    `(name, read_fn)`: the file's path (`archive:member` in an archive) and
+    a function returning its bytes.
+
+  Raises:
+    DataError: If `source` does not exist or is of an unknown kind.
+  """
+  if not source:
+    raise DataError(f'No {dataset} data source given. {help_text}')
+  if os.path.isdir(source):
+    yield from _iter_folder(source, suffixes, ordered)
+  elif os.path.isfile(source) and zipfile.is_zipfile(source):
+    yield from _iter_zip(source, suffixes, ordered)
+  elif os.path.isfile(source) and tarfile.is_tarfile(source):
+    yield from _iter_tar(source, suffixes)
+  elif not os.path.exists(source):
+    raise DataError(f'{dataset} data not found at {source!r}. {help_text}')
+  else:
+    raise DataError(
+        f'{source!r} is neither a folder nor a zip/tar archive. {help_text}'
+    )
+
+
+def member_path(name: str, source: str) -> str:
+  """The path of an `iter_files` name inside its source, '/'-separated.
+
+  Args:
+    name: A name `iter_files(source)` yielded (a file path in a folder,
+      `archive:member` in an archive).
+    source: The folder or archive.
+
+  Returns:
+    E.g. 'right/0a7c2a8d_nohash_0.wav' (with any folder the archive puts
+    its files under, such as 'ESC-50-master/audio/1-100032-A-0.wav').
+  """
+  rel = name[len(source):] if name.startswith(source) else name
+  parts = rel.lstrip(':').replace(os.sep, '/').split('/')
+  return '/'.join(p for p in parts if p not in ('', '.'))
+
+
+def iter_wav_files(source: str) -> Iterator[tuple[str, Reader]]:
   """Yields `(name, read_fn)` for every WAV file in a folder or archive.
 
   Args:
@@ -129,20 +195,7 @@ def iter_wav_files(source: str) -> Iterator[tuple[str, Callable[[], bytes]]]:
   Raises:
     DataError: If `source` does not exist or is of an unknown kind.
   """
-  if not source:
-    raise DataError(f'No FSDD data source given. {_HELP}')
-  if os.path.isdir(source):
-    yield from _iter_folder(source)
-  elif os.path.isfile(source) and zipfile.is_zipfile(source):
-    yield from _iter_zip(source)
-  elif os.path.isfile(source) and tarfile.is_tarfile(source):
-    yield from _iter_tar(source)
-  elif not os.path.exists(source):
-    raise DataError(f'FSDD data not found at {source!r}. {_HELP}')
-  else:
-    raise DataError(
-        f'{source!r} is neither a folder nor a zip/tar archive. {_HELP}'
-    )
+  yield from iter_files(source)
 
 
 @dataclasses.dataclass
@@ -234,14 +287,26 @@ def read_tfds(data_dir: Optional[str] = None):
   return recs, waves, rates
 
 
-def _cache_key(source: str, config: audio.FrontEndConfig) -> str:
+def cache_key(source: str, config: audio.FrontEndConfig,
+              suffixes: tuple[str, ...] = ('.wav',)) -> str:
+  """A digest of a data source and front end, naming a feature cache.
+
+  Args:
+    source: Folder or archive.
+    config: Front-end settings.
+    suffixes: In a folder, the files whose names, sizes and times count.
+
+  Returns:
+    16 hex digits: of the settings, the source's path, and an archive's
+    size and time or a folder's files' names, sizes and times.
+  """
   h = hashlib.sha256(repr(config).encode())
   h.update(os.path.abspath(source).encode())
   if os.path.isfile(source):
     st = os.stat(source)
     h.update(f'{st.st_size}:{st.st_mtime_ns}'.encode())
   else:
-    for name, _ in iter_wav_files(source):
+    for name, _ in iter_files(source, suffixes):
       st = os.stat(name)
       h.update(f'{name}:{st.st_size}:{st.st_mtime_ns}'.encode())
   return h.hexdigest()[:16]
@@ -273,7 +338,7 @@ def create_feature_set(
   cache_path = None
   if cache_dir:
     cache_path = os.path.join(
-        cache_dir, f'fsdd_{_cache_key(source, config)}.npz'
+        cache_dir, f'fsdd_{cache_key(source, config)}.npz'
     )
     if os.path.exists(cache_path):
       with np.load(cache_path) as z:

@@ -86,7 +86,7 @@ class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
         (dict(gen_llm=llm.Kind.TRANSFORMERS, gen_llm_dir='/no/such'),
          '--gen_llm_dir=/no/such is not a transformers model folder'),
         (dict(task='fsdd', gen_backend=None, gen_llm=http, gen_llm_url=url,
-              gen_llm_model='m'), 'apply to image tasks')]:
+              gen_llm_model='m'), 'apply to image and sound tasks')]:
       with self.subTest(str(given)):
         with flagsaver.flagsaver(**dict(_IMAGE, **given)):
           with self.assertRaisesRegex(app.UsageError, message):

@@ -33,7 +33,7 @@ class SpeechMainTest(tf.test.TestCase):
       self.skipTest('flite not installed (tools/setup.sh)')
     out = self.create_tempdir().full_path
     first = _run(['--gen_labels=yes,no', '--gen_prompts_per_label=3',
-                  '--gen_flite_share=1.0', f'--gen_output_dir={out}',
+                  '--gen_voice_mix=flite', f'--gen_output_dir={out}',
                   '--gen_records_per_shard=2', '--num_shards=2',
                   '--shard_index=0'])
     self.assertEqual(first.returncode, 0, first.stderr[-2000:])

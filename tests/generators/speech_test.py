@@ -11,18 +11,29 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests for gptfl_tff.generators.speech (espeak-ng and flite, for real)."""
+"""Tests for gptfl_tff.generators.speech (the offline engines, for real)."""
 
 import dataclasses
+import functools
+import glob
+import json
+import os
+import types
+from unittest import mock
 
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
 from gptfl_tff.generators import espeak
+from gptfl_tff.generators import festival
 from gptfl_tff.generators import flite
+from gptfl_tff.generators import pico
+from gptfl_tff.generators import piper
 from gptfl_tff.generators import speech
 from gptfl_tff.prompting import prompts
+from gptfl_tff.synthesis import generation
+from gptfl_tff.synthesis import synthetic_records
 
 
 def _prompt(params):
@@ -66,15 +77,99 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "variant 'no-such' is not"):
       speech.make_record(_prompt(dict(_ESPEAK, variant='no-such')), 8000)
 
-  def test_installed_mix_drops_missing_voices(self):
+  def test_installed_mix_drops_missing_voices_and_groups(self):
     if not (espeak.is_available() and flite.is_available()):
       self.skipTest('engines not installed')
-    mix = dataclasses.replace(
-        prompts.VoiceMix(), flite_voices=('kal', 'nosuch'),
-        espeak_variants=('klatt', 'mb-xx'))
-    got = speech.installed_voice_mix(mix)
-    self.assertEqual(got.flite_voices, ('kal',))
-    self.assertEqual(got.espeak_variants, ('klatt',))
+    groups = {
+        'a': prompts.VoiceGroup('flite', ('kal', 'nosuch')),
+        'b': prompts.VoiceGroup('espeak-ng', ('en-us',), ('klatt', 'mb-xx')),
+        'c': prompts.VoiceGroup('no-such-engine', ('x',)),
+    }
+    with mock.patch.dict(prompts.VOICE_GROUPS, groups):
+      got = speech.installed_voice_mix(prompts.VoiceMix(
+          groups=(('a', 0.2), ('b', 0.3), ('c', 0.5))))
+      self.assertEqual(got.groups, (('a', 0.4), ('b', 0.6)))
+      self.assertEqual(got.installed['a'].voices, ('kal',))
+      self.assertEqual(got.installed['b'].variants, ('klatt',))
+      drawn = prompts.create_speech_prompts(['one'], 50, 0, got)
+      self.assertEqual({p.params['voice'] for p in drawn}, {'kal', 'en-us'})
+      with self.assertRaisesRegex(speech.EngineError, 'gen_voice_mix=c:1'):
+        speech.installed_voice_mix(prompts.VoiceMix(groups=(('c', 1.0),)))
+
+  @parameterized.named_parameters(
+      ('festival_diphone', festival, 'ked_diphone'),
+      ('festival_hts', festival, 'cmu_us_slt_arctic_hts'),
+      ('pico', pico, 'en-GB'),
+      ('pico_accented', pico, 'it-IT'),
+      ('piper', piper, 'joe'),
+  )
+  def test_engine_is_seeded_and_follows_the_rate(self, engine, voice):
+    if not engine.is_available():
+      self.skipTest(f'{engine.NAME} not installed')
+    params = dict(_FLITE, engine=engine.NAME, voice=voice)
+    a = speech.make_record(_prompt(params), 8000)
+    b = speech.make_record(_prompt(params), 8000)
+    self.assertEqual(a.data, b.data)
+    self.assertEqual(a.params['engine_version'], engine.version())
+    slow = speech.make_record(_prompt(dict(params, wpm=100)), 8000).audio()
+    fast = speech.make_record(_prompt(dict(params, wpm=180)), 8000).audio()
+    self.assertGreater(len(slow), 1.3 * len(fast))
+
+  def test_festival_speaks_a_batch_as_it_speaks_each(self):
+    if not festival.is_available():
+      self.skipTest('festival not installed')
+    params = [dict(_FLITE, voice=v, pitch=p) for v, p in
+              (('kal_diphone', 30), ('ked_diphone', 60),
+               ('cmu_us_slt_arctic_hts', 40), ('kal_diphone', 70))]
+    texts = ['seven', 'two', 'nine', 'seven']
+    batch = festival.synthesize_batch(texts, params)
+    for text, p, (samples, rate) in zip(texts, params, batch):
+      one, one_rate = festival.synthesize(text, p)
+      self.assertEqual(rate, one_rate)
+      self.assertAllEqual(samples, one)
+    # Pitch reaches the diphone voices: the same word at two pitches differs.
+    self.assertNotEqual(batch[0][0].tobytes(), batch[3][0].tobytes())
+
+  def test_missing_festival_voice_names_the_packages(self):
+    with self.assertRaisesRegex(ValueError, 'festvox'):
+      festival.check({'voice': 'no_such_diphone'})
+
+  def test_asr_filter_drops_unheard_clips_and_counts_them(self):
+    if not flite.is_available():
+      self.skipTest('flite not installed')
+    noise = np.random.default_rng(0).normal(0, 0.3, 8000).astype(np.float32)
+    hiss = types.SimpleNamespace(
+        NAME='hiss', DEBIAN_PACKAGE='none', is_available=lambda: True,
+        version=lambda: '1', check=lambda params: None,
+        synthesize=lambda text, params: (noise, 8000))
+    words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
+             'eight', 'nine']
+    ps = [prompts.Prompt(f'000-{k:06d}', k, w, w, 'speech',
+                         dict(_FLITE, seed=k, voice=v))
+          for k, (w, v) in enumerate(zip(words, ['kal16', 'slt'] * 5))]
+    ps[3] = dataclasses.replace(ps[3], params=dict(ps[3].params,
+                                                   engine='hiss', voice='x'))
+    with mock.patch.dict(speech.SPEECH_ENGINES, {'hiss': hiss}):
+      kept = speech.make_records(ps, 8000, filter_words=words)
+      everything = speech.make_records(ps, 8000)
+      out = self.create_tempdir().full_path
+      generation.generate(
+          ps, out, functools.partial(
+              speech.make_records, sample_rate=8000, filter_words=words),
+          records_per_shard=10, batch_size=10, progress=False)
+    self.assertEqual([r.id for r in kept],
+                     [p.id for k, p in enumerate(ps) if k != 3])
+    # Kept clips are exactly the unfiltered ones.
+    self.assertEqual([r.data for r in kept],
+                     [r.data for k, r in enumerate(everything) if k != 3])
+    with open(os.path.join(out, generation.MANIFEST)) as f:
+      manifest = json.load(f)
+    self.assertEqual(manifest['records'], 9)
+    self.assertEqual(manifest['dropped_per_voice'], {'hiss:x': 1})
+    self.assertEqual(manifest['records_per_voice'],
+                     {'flite:kal16': 5, 'flite:slt': 4})
+    shards = glob.glob(os.path.join(out, '*.tfrecord'))
+    self.assertLen(list(synthetic_records.read_records(shards)), 9)
 
   def test_unknown_engine(self):
     with self.assertRaisesRegex(speech.EngineError, 'Unknown speech'):

@@ -169,7 +169,7 @@ class ChainTest(tf.test.TestCase):
         experiment=federated_experiment.ExperimentConfig.for_task('cifar10'),
         output_dir=self.create_tempdir().full_path,
         prompt_llm=llm.HttpBackend(server.url, 'm'))
-    image = base.Modality.IMAGE
+    image = tasks.get('cifar10')
     self.assertEqual(
         chain.expander_settings(config, image),
         {'prompt_llm': f'http:m@{server.url} temperature=1 max_tokens=40 '
@@ -200,8 +200,13 @@ class ChainTest(tf.test.TestCase):
           dataclasses.replace(config, prompt_llm=None,
                               prompt_file='no.json'), image)
     with self.assertRaisesRegex(errors.UserError,
-                                '--gen_llm apply to image tasks'):
-      chain.expander_settings(config, base.Modality.AUDIO)
+                                '--gen_llm apply to image and sound tasks'):
+      chain.expander_settings(config, tasks.get('fsdd'))
+    # Sound tasks take text prompts too; the LLM is asked for a sound.
+    self.assertEqual(
+        chain.expander_settings(config, tasks.get('esc50')),
+        {'prompt_llm': f'http:m@{server.url} temperature=1 max_tokens=40 '
+                       f'query={llm.query_digest("sound")}'})
 
   def test_speech_generator_for_an_image_task_is_refused(self):
     config = chain.ChainConfig(

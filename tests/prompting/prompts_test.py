@@ -14,6 +14,7 @@
 """Tests for gptfl_tff.prompting.prompts."""
 
 import collections
+import dataclasses
 
 from absl.testing import parameterized
 import numpy as np
@@ -23,6 +24,15 @@ from gptfl_tff.prompting import prompts
 
 _LABELS = ('zero', 'one', 'two')
 
+# create_speech_prompts(['one'], 3, seed=0) by the code before voice groups.
+_PINNED_DRAWS = [
+    {'engine': 'flite', 'voice': 'kal16', 'wpm': 167, 'pitch': 57,
+     'seed': 87989972},
+    {'engine': 'espeak-ng', 'voice': 'en-gb-scotland', 'variant': 'robosoft6',
+     'wpm': 124, 'pitch': 25, 'amplitude': 75, 'seed': 1302740407},
+    {'engine': 'flite', 'voice': 'rms', 'wpm': 174, 'pitch': 62,
+     'seed': 2008052738},
+]
 
 class PromptsTest(tf.test.TestCase, parameterized.TestCase):
 
@@ -39,7 +49,8 @@ class PromptsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual([p.text for p in a[:2]], ['zero', 'zero'])
 
   def test_voices_follow_the_mix(self):
-    mix = prompts.VoiceMix(flite_share=0.8, wpm_range=(130, 150),
+    mix = prompts.VoiceMix(groups=(('flite', 0.8), ('espeak', 0.2)),
+                           wpm_range=(130, 150),
                            amplitude_range=(50, 70))
     ps = prompts.create_speech_prompts(_LABELS, 200, seed=0, mix=mix)
     flite = [p for p in ps if p.params['engine'] == 'flite']
@@ -52,10 +63,33 @@ class PromptsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(all(p.params['variant'] in prompts.ESPEAK_VARIANTS
                         for p in espeak))
 
+  def test_default_groups_draw_as_the_two_engine_mix_did(self):
+    # Pinned: the default mix's draws are those made before voice groups
+    # (prompt sets and synthetic stages made then stay valid).
+    ps = prompts.create_speech_prompts(['one'], 3, seed=0)
+    self.assertEqual([p.params for p in ps], _PINNED_DRAWS)
+
+  def test_engine_options_reach_only_their_engine(self):
+    mix = prompts.VoiceMix(
+        groups=(('flite', 0.5), ('speecht5', 0.5)),
+        engine_options={'speecht5': {'xvectors': 'x.npy'}})
+    ps = prompts.create_speech_prompts(['one'], 40, seed=0, mix=mix)
+    for p in ps:
+      self.assertEqual(p.params.get('xvectors'),
+                       'x.npy' if p.params['engine'] == 'speecht5' else None)
+    self.assertLen({p.params['engine'] for p in ps}, 2)
+    # Options add params; they do not move the draws.
+    plain = prompts.create_speech_prompts(
+        ['one'], 40, seed=0, mix=dataclasses.replace(mix, engine_options={}))
+    self.assertEqual([p.params['seed'] for p in ps],
+                     [p.params['seed'] for p in plain])
+
   @parameterized.named_parameters(
       ('too_fast', dict(wpm_range=(150, 220)), '185'),
       ('clipping', dict(amplitude_range=(50, 120)), 'clips'),
-      ('share', dict(flite_share=1.5), 'flite_share'),
+      ('shares', dict(groups=(('flite', 0.5), ('espeak', 0.6))), 'sum to 1'),
+      ('unknown', dict(groups=(('nosuch', 1.0),)), 'festival'),
+      ('twice', dict(groups=(('flite', 0.5), ('flite', 0.5))), 'once'),
   )
   def test_bad_mix(self, kwargs, message):
     with self.assertRaisesRegex(prompts.PromptError, message):

@@ -1,0 +1,105 @@
+# Copyright 2026 The gptfl-tff Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests for gptfl_tff.orchestration.voices: calibration on tiny data."""
+
+import glob
+import json
+import os
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+from gptfl_tff.finetuning import federated_experiment
+from gptfl_tff.generators import flite
+from gptfl_tff.generators import pico
+from gptfl_tff.generators import registry
+from gptfl_tff.orchestration import chain
+from gptfl_tff.orchestration import voices
+from gptfl_tff.pretraining import pretrain
+from gptfl_tff.prompting import prompts
+from gptfl_tff.tasks import base
+from tests import fixtures
+
+
+def _template(root, out):
+  fixtures.write_fsdd_folder(root, digits=range(3), indices=range(12))
+  data = base.DataConfig(data_dir=os.path.join(root, 'recordings'))
+  return chain.ChainConfig(
+      experiment=federated_experiment.ExperimentConfig.for_task(
+          'fsdd', finetune=True, data=data, rounds=3, clients_per_round=2),
+      output_dir=out, prompts_per_label=6,
+      generator=registry.GeneratorConfig(records_per_shard=9, workers=1),
+      pretraining=pretrain.PretrainConfig(epochs=1, batch_size=4))
+
+
+class VoicesTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_each_mix_and_filter_runs_the_chain_and_ranks_on_validation(self):
+    if not (flite.is_available() and pico.is_available()):
+      self.skipTest('flite or Pico not installed (tools/setup.sh)')
+    root = self.create_tempdir().full_path
+    out = self.create_tempdir().full_path
+    config = voices.CalibrationConfig(
+        chain=_template(root, out), output_dir=out,
+        mixes=('flite', 'pico_accented'), asr_filters=(True,), seeds=(0,))
+    voices.run(config)
+    table = voices.write_summary(config)
+    with open(os.path.join(out, 'summary.json')) as f:
+      summary = json.load(f)
+    accs = {}
+    for row, mix in zip(summary['rows'], config.mixes):
+      folder = voices.run_dir(config, 0, mix, True)
+      with open(os.path.join(folder, chain.RESULTS)) as f:
+        results = json.load(f)
+      # One federated round, not the template's three.
+      self.assertEqual(results['rounds'], 1)
+      self.assertEqual(row['kept_share'], results['synthetic_records'] / 18)
+      # Ranked on validation accuracy, never test.
+      self.assertEqual(row['val_accuracy'],
+                       [results['synthetic_only']['val_accuracy']])
+      accs[mix] = results['synthetic_only']['val_accuracy']
+    # Each mix reached its prompts, the filter the generator.
+    shared = os.path.join(out, 'seed0', 'shared')
+    engines = []
+    for path in sorted(glob.glob(os.path.join(shared, 'prompts-*'))):
+      with open(os.path.join(path, 'prompts.jsonl')) as f:
+        engines.append(sorted(
+            {prompts.Prompt.from_json(l).params['engine'] for l in f}))
+    self.assertCountEqual(engines, [['flite'], ['pico']])
+    for path in glob.glob(os.path.join(shared, 'synthetic-*')):
+      with open(os.path.join(path, 'manifest.json')) as f:
+        self.assertTrue(json.load(f)['generator']['generator.asr_filter'])
+    self.assertEqual(summary['best']['mix'], max(accs, key=accs.get))
+    self.assertIn('| flite | on |', table)
+    self.assertNotIn('test', table)
+
+  @parameterized.named_parameters(
+      ('unknown_group', dict(mixes=('flite', 'nosuch')), 'each group once'),
+      ('repeated', dict(mixes=('flite', 'flite')), 'repeats'),
+      ('no_seeds', dict(seeds=()), 'calib_seeds'),
+  )
+  def test_bad_settings_name_the_flag(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      voices.CalibrationConfig(chain=chain.ChainConfig(
+          experiment=federated_experiment.ExperimentConfig.for_task('fsdd'),
+          output_dir='/tmp/x'), output_dir='/tmp/x', **kwargs)
+
+  def test_mix_names(self):
+    self.assertEqual(voices.mix_name('flite'), 'flite')
+    self.assertEqual(voices.mix_name('flite:0.5,pico:0.5'),
+                     'flite0.5+pico0.5')
+
+
+if __name__ == '__main__':
+  tf.test.main()
