@@ -29,6 +29,7 @@ the rest are written, and the result is the same set of records.
 
 import functools
 import os
+import time
 
 from absl import app
 from absl import flags
@@ -91,6 +92,7 @@ def main(argv):
         _GEN_LABELS.value, _GEN_PROMPTS_PER_LABEL.value, _SEED.value, mix)
     prompts.write_jsonl(
         os.path.join(_GEN_OUTPUT_DIR.value, 'prompts.jsonl'), prompt_list)
+  start = time.perf_counter()
   result = generation.generate(
       prompt_list, _GEN_OUTPUT_DIR.value,
       functools.partial(speech.make_records,
@@ -105,6 +107,13 @@ def main(argv):
             'engines': {
                 n: speech.speech_engine(n).version()
                 for n in sorted({p.params['engine'] for p in prompt_list})}})
+  seconds = time.perf_counter() - start
+  made = sum(len(prompt_list[k * _GEN_RECORDS_PER_SHARD.value:
+                             (k + 1) * _GEN_RECORDS_PER_SHARD.value])
+             for k in result.written)
+  print(f'generated {made} prompts in {seconds:.1f} s '
+        f'({made / max(seconds, 1e-9):.1f} utterances/s, '
+        f'{_GEN_WORKERS.value} worker(s))')
   print(f'wrote {len(result.written)} shard(s), skipped '
         f'{len(result.skipped)} complete; manifest: '
         f"{result.manifest['completed_shards']}/{result.total_shards} shards, "

@@ -31,11 +31,10 @@ still ships it; the paper used AudioLDM, not AudioLDM 2.
 """
 
 import dataclasses
-import os
 from typing import Sequence
 
 from gptfl_tff import audio
-from gptfl_tff import errors
+from gptfl_tff.generators import diffusers_loading
 from gptfl_tff.prompting import prompts as prompts_lib
 from gptfl_tff.synthesis import synthetic_records
 
@@ -87,18 +86,7 @@ class AudioLDMConfig:
           f"The task's sample_rate must be >= 1; got {self.sample_rate}.")
 
 
-_PIPELINES = {}
-
-
-class ModelLoadError(errors.UserError, RuntimeError):
-  """The AudioLDM model could not be loaded; the message says what to do."""
-
-
-def _device(config: AudioLDMConfig) -> str:
-  import torch  # pylint: disable=g-import-not-at-top
-  if config.device == 'auto':
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-  return config.device
+ModelLoadError = diffusers_loading.ModelLoadError
 
 
 def load_pipeline(config: AudioLDMConfig):
@@ -114,30 +102,9 @@ def load_pipeline(config: AudioLDMConfig):
     ModelLoadError: If the model cannot be loaded (offline: pass the folder
       of a pipeline saved with `save_pretrained`, and local_files_only).
   """
-  key = (config.model, config.device, config.local_files_only)
-  if key not in _PIPELINES:
-    import diffusers  # pylint: disable=g-import-not-at-top
-    import torch  # pylint: disable=g-import-not-at-top
-    device = _device(config)
-    dtype = torch.float16 if device.startswith('cuda') else torch.float32
-    looks_local = config.model.startswith(('/', '.', '~'))
-    if looks_local and not os.path.isdir(os.path.expanduser(config.model)):
-      raise ModelLoadError(
-          f'No saved pipeline folder at {config.model!r}. Pass a folder '
-          'written by AudioLDMPipeline.save_pretrained, or a hub id such as '
-          f'{AUDIOLDM!r} where the hub is reachable.')
-    try:
-      pipe = diffusers.AudioLDMPipeline.from_pretrained(
-          os.path.expanduser(config.model), dtype=dtype,
-          local_files_only=config.local_files_only)
-    except (OSError, ValueError) as e:
-      raise ModelLoadError(
-          f'Could not load AudioLDM model {config.model!r} ({e}). Offline, '
-          'download it elsewhere, save it with save_pretrained, and pass '
-          'that folder with local_files_only.') from e
-    pipe.set_progress_bar_config(disable=True)
-    _PIPELINES[key] = pipe.to(device)
-  return _PIPELINES[key]
+  return diffusers_loading.load_pipeline(
+      'AudioLDMPipeline', config.model, config.device,
+      config.local_files_only, model_name='AudioLDM', hub_id=AUDIOLDM)
 
 
 def make_records(
@@ -155,7 +122,7 @@ def make_records(
   """
   import torch  # pylint: disable=g-import-not-at-top
   pipe = load_pipeline(config)
-  device = _device(config)
+  device = diffusers_loading.device(config.device)
   rate = int(pipe.vocoder.config.sampling_rate)
   records = []
   for start in range(0, len(batch), config.batch_size):

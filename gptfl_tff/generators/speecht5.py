@@ -59,6 +59,7 @@ import os
 import numpy as np
 
 from gptfl_tff import errors
+from gptfl_tff.generators import diffusers_loading
 
 NAME = 'speecht5'
 DEBIAN_PACKAGE = ('none; SpeechT5 needs the Python packages torch, '
@@ -79,13 +80,6 @@ def is_available() -> bool:
 @functools.lru_cache(maxsize=None)
 def version() -> str:
   return f"transformers-{importlib.metadata.version('transformers')}"
-
-
-def _device(name: str) -> str:
-  import torch  # pylint: disable=g-import-not-at-top
-  if name == 'auto':
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-  return name
 
 
 def _check_location(location: str, key: str) -> None:
@@ -232,7 +226,7 @@ def speaker_vector(params: dict, dim: int = 512) -> np.ndarray:
 
 def _load(params: dict):
   local = bool(params.get('local_files_only', False))
-  device = _device(params.get('device', 'auto'))
+  device = diffusers_loading.device(params.get('device', 'auto'))
   processor, tts = load_tts(params.get('model', TTS_MODEL), local, device)
   vocoder = load_vocoder(params.get('vocoder', VOCODER), local, device)
   return processor, tts, vocoder, device

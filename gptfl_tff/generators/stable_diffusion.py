@@ -30,10 +30,9 @@ batching effects).
 """
 
 import dataclasses
-import os
 from typing import Sequence
 
-from gptfl_tff import errors
+from gptfl_tff.generators import diffusers_loading
 from gptfl_tff.prompting import prompts as prompts_lib
 from gptfl_tff.synthesis import synthetic_records
 
@@ -72,54 +71,35 @@ class DiffusionConfig:
           f'{self.output_size}, {self.batch_size}.')
 
 
-_PIPELINES = {}
+ModelLoadError = diffusers_loading.ModelLoadError
 
 
-class ModelLoadError(errors.UserError, RuntimeError):
-  """The diffusion model could not be loaded; the message says what to do."""
-
-
-def _device(config: DiffusionConfig) -> str:
-  import torch  # pylint: disable=g-import-not-at-top
-  if config.device == 'auto':
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-  return config.device
+def _use_dpm_solver(pipe) -> None:
+  """Swaps a loaded pipeline's scheduler for DPM-Solver multistep."""
+  import diffusers  # pylint: disable=g-import-not-at-top
+  pipe.scheduler = diffusers.DPMSolverMultistepScheduler.from_config(
+      pipe.scheduler.config)
 
 
 def load_pipeline(config: DiffusionConfig):
   """Loads (once per process) the pipeline with the DPM-Solver scheduler.
 
+  Args:
+    config: Its `model`, `device` and `local_files_only` are used.
+
+  Returns:
+    The `diffusers.StableDiffusionPipeline` on the config's device, without
+    a safety checker.
+
   Raises:
     ModelLoadError: If the model cannot be loaded (offline: pass the folder
       of a pipeline saved with `save_pretrained`, and local_files_only).
   """
-  key = (config.model, config.device, config.local_files_only)
-  if key not in _PIPELINES:
-    import diffusers  # pylint: disable=g-import-not-at-top
-    import torch  # pylint: disable=g-import-not-at-top
-    device = _device(config)
-    dtype = torch.float16 if device == 'cuda' else torch.float32
-    looks_local = config.model.startswith(('/', '.', '~'))
-    if looks_local and not os.path.isdir(os.path.expanduser(config.model)):
-      raise ModelLoadError(
-          f'No saved pipeline folder at {config.model!r}. Pass a folder '
-          'written by StableDiffusionPipeline.save_pretrained, or a hub id '
-          f'such as {SD21!r} where the hub is reachable.')
-    try:
-      pipe = diffusers.StableDiffusionPipeline.from_pretrained(
-          os.path.expanduser(config.model), torch_dtype=dtype,
-          safety_checker=None, requires_safety_checker=False,
-          local_files_only=config.local_files_only)
-    except (OSError, ValueError) as e:
-      raise ModelLoadError(
-          f'Could not load Stable Diffusion model {config.model!r} ({e}). '
-          'Offline, download it elsewhere, save it with save_pretrained, '
-          'and pass that folder with local_files_only.') from e
-    pipe.scheduler = diffusers.DPMSolverMultistepScheduler.from_config(
-        pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=True)
-    _PIPELINES[key] = pipe.to(device)
-  return _PIPELINES[key]
+  return diffusers_loading.load_pipeline(
+      'StableDiffusionPipeline', config.model, config.device,
+      config.local_files_only, model_name='Stable Diffusion', hub_id=SD21,
+      prepare=_use_dpm_solver, safety_checker=None,
+      requires_safety_checker=False)
 
 
 def make_records(
@@ -136,7 +116,7 @@ def make_records(
   """
   import torch  # pylint: disable=g-import-not-at-top
   pipe = load_pipeline(config)
-  device = _device(config)
+  device = diffusers_loading.device(config.device)
   out = {}
   for scale, call in calls_by_guidance(batch, config.batch_size):
     generators = [torch.Generator(device).manual_seed(p.params['seed'])

@@ -26,47 +26,26 @@ the `from_pretrained` path users take with `cvssp/audioldm`. Its audio is
 noise; nothing measured with it is an accuracy.
 """
 
-import json
-import os
-import tempfile
+from gptfl_tff.generators import tiny_diffusion
 
 SAMPLE_RATE = 16000
 NUM_MEL_BINS = 16
 _SPECIALS = ('<s>', '<pad>', '</s>', '<unk>')
 
 
-def _write_tokenizer(folder: str) -> None:
-  """A byte-level RoBERTa vocabulary with no merges (every byte a token)."""
-  # GPT-2/RoBERTa byte-to-unicode table.
-  printable = (list(range(ord('!'), ord('~') + 1)) +
-               list(range(ord('¡'), ord('¬') + 1)) +
-               list(range(ord('®'), ord('ÿ') + 1)))
-  codes = printable[:]
-  n = 0
-  for b in range(256):
-    if b not in printable:
-      printable.append(b)
-      codes.append(256 + n)
-      n += 1
-  vocab = {token: i for i, token in enumerate(_SPECIALS)}
-  for c in codes:
-    vocab[chr(c)] = len(vocab)
-  vocab['<mask>'] = len(vocab)
-  os.makedirs(folder, exist_ok=True)
-  with open(os.path.join(folder, 'vocab.json'), 'w', encoding='utf-8') as f:
-    json.dump(vocab, f, ensure_ascii=False)
-  with open(os.path.join(folder, 'merges.txt'), 'w', encoding='utf-8') as f:
-    f.write('#version: 0.2\n')
-
-
 def create_tokenizer():
-  """The byte-level `RobertaTokenizer` of `_write_tokenizer` (77 tokens)."""
+  """A byte-level `RobertaTokenizer` with no merges (77 tokens).
+
+  Returns:
+    The tokenizer: RoBERTa's specials, every byte's symbol, then `<mask>`.
+  """
   import transformers  # pylint: disable=g-import-not-at-top
-  with tempfile.TemporaryDirectory() as tmp:
-    _write_tokenizer(tmp)
-    return transformers.RobertaTokenizer(
-        os.path.join(tmp, 'vocab.json'), os.path.join(tmp, 'merges.txt'),
-        model_max_length=77)
+  vocab = {token: i for i, token in enumerate(_SPECIALS)}
+  for s in tiny_diffusion.byte_symbols():
+    vocab[s] = len(vocab)
+  vocab['<mask>'] = len(vocab)
+  return tiny_diffusion.byte_level_tokenizer(transformers.RobertaTokenizer,
+                                             vocab)
 
 
 def create_tiny_audioldm(folder: str, seed: int = 0) -> str:

@@ -27,9 +27,13 @@ import os
 import tempfile
 
 
-def _write_tokenizer(folder: str) -> None:
-  """A byte-level CLIP vocabulary with no merges (every byte one token)."""
-  # GPT-2/CLIP byte-to-unicode table.
+def byte_symbols() -> list[str]:
+  """The GPT-2 byte-to-unicode table (CLIP's and RoBERTa's too).
+
+  Returns:
+    256 one-character strings, one a byte: the printable bytes as
+    themselves, in code order, then the others as code points from 256 up.
+  """
   printable = (list(range(ord('!'), ord('~') + 1)) +
                list(range(ord('¡'), ord('¬') + 1)) +
                list(range(ord('®'), ord('ÿ') + 1)))
@@ -40,7 +44,45 @@ def _write_tokenizer(folder: str) -> None:
       printable.append(b)
       codes.append(256 + n)
       n += 1
-  symbols = [chr(c) for c in codes]
+  return [chr(c) for c in codes]
+
+
+def byte_level_tokenizer(tokenizer_class, vocab: dict[str, int],
+                         model_max_length: int = 77):
+  """A BPE tokenizer over `vocab` with no merges (every byte one token).
+
+  The vocabulary and an empty merges list are written to a temporary folder
+  and read back by `tokenizer_class`, as a downloaded tokenizer's would be.
+
+  Args:
+    tokenizer_class: A transformers BPE tokenizer class taking the paths of
+      `vocab.json` and `merges.txt` (`CLIPTokenizer`, `RobertaTokenizer`).
+    vocab: Token -> id, holding every symbol of `byte_symbols`.
+    model_max_length: Longest token sequence.
+
+  Returns:
+    The `tokenizer_class` instance.
+  """
+  with tempfile.TemporaryDirectory() as tmp:
+    vocab_path = os.path.join(tmp, 'vocab.json')
+    merges_path = os.path.join(tmp, 'merges.txt')
+    with open(vocab_path, 'w', encoding='utf-8') as f:
+      json.dump(vocab, f, ensure_ascii=False)
+    with open(merges_path, 'w', encoding='utf-8') as f:
+      f.write('#version: 0.2\n')
+    return tokenizer_class(vocab_path, merges_path,
+                           model_max_length=model_max_length)
+
+
+def create_tokenizer():
+  """A byte-level `CLIPTokenizer` with no merges (77 tokens).
+
+  Returns:
+    The tokenizer: every byte's symbol, then each with `</w>`, then
+    `<|startoftext|>` and `<|endoftext|>`.
+  """
+  import transformers  # pylint: disable=g-import-not-at-top
+  symbols = byte_symbols()
   vocab = {}
   for s in symbols:
     vocab[s] = len(vocab)
@@ -48,21 +90,7 @@ def _write_tokenizer(folder: str) -> None:
     vocab[s + '</w>'] = len(vocab)
   vocab['<|startoftext|>'] = len(vocab)
   vocab['<|endoftext|>'] = len(vocab)
-  os.makedirs(folder, exist_ok=True)
-  with open(os.path.join(folder, 'vocab.json'), 'w', encoding='utf-8') as f:
-    json.dump(vocab, f, ensure_ascii=False)
-  with open(os.path.join(folder, 'merges.txt'), 'w', encoding='utf-8') as f:
-    f.write('#version: 0.2\n')
-
-
-def create_tokenizer():
-  """The byte-level `CLIPTokenizer` of `_write_tokenizer` (77 tokens)."""
-  import transformers  # pylint: disable=g-import-not-at-top
-  with tempfile.TemporaryDirectory() as tmp:
-    _write_tokenizer(tmp)
-    return transformers.CLIPTokenizer(
-        os.path.join(tmp, 'vocab.json'), os.path.join(tmp, 'merges.txt'),
-        model_max_length=77)
+  return byte_level_tokenizer(transformers.CLIPTokenizer, vocab)
 
 
 def create_tiny_pipeline(folder: str, seed: int = 0) -> str:

@@ -48,15 +48,11 @@ prompts' kind is `PROMPT_KIND`.
 import csv
 import dataclasses
 import io
-import itertools
-import os
-from typing import Iterator, Optional
+from typing import Optional
 
-from absl import logging
 import numpy as np
 
 from gptfl_tff import audio
-from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff.prompting import prompts as prompts_lib
 from gptfl_tff.tasks import base
@@ -217,16 +213,6 @@ class ClipSet:
                    self.filenames[idx])
 
 
-def _features_in_chunks(decoded: Iterator[tuple[np.ndarray, int]],
-                        config: audio.FrontEndConfig) -> np.ndarray:
-  """Front-end features of `(samples, rate)` pairs, CHUNK_SIZE at a time."""
-  out = [np.zeros((0,) + config.feature_shape, np.float32)]
-  while chunk := list(itertools.islice(decoded, CHUNK_SIZE)):
-    waves, rates = zip(*chunk)
-    out.append(audio.waveforms_to_features(list(waves), list(rates), config))
-  return np.concatenate(out)
-
-
 def read_clips(source: str, config: audio.FrontEndConfig) -> ClipSet:
   """Reads, decodes and featurises every clip `meta/esc50.csv` lists.
 
@@ -263,7 +249,7 @@ def read_clips(source: str, config: audio.FrontEndConfig) -> ClipSet:
       found.append(rows[file_name])
       yield audio.decode_wav(read(), name)
 
-  features = _features_in_chunks(decoded(), config)
+  features = fsdd.features_in_chunks(decoded(), config, CHUNK_SIZE)
   missing = sorted(set(rows) - {r.filename for r in found})
   if missing:
     raise DataError(
@@ -285,22 +271,21 @@ def create_clip_set(
 ) -> ClipSet:
   """`read_clips`, cached in `cache_dir` if given.
 
-  The cache is keyed by the source's files' names, sizes and times and the
-  front-end settings.
+  Args:
+    source: Folder or archive (see `fsdd.iter_files`).
+    config: Front-end settings.
+    cache_dir: If set, features are cached there (keyed by the source's
+      files' names, sizes and times, and the front-end settings).
+
+  Returns:
+    A `ClipSet` of every listed clip.
+
+  Raises:
+    DataError: On missing or malformed data (see `read_clips`).
   """
-  cache_path = None
-  if cache_dir:
-    key = fsdd.cache_key(source, config, ('.wav', '.csv'))
-    cache_path = os.path.join(cache_dir, f'esc50_{key}.npz')
-    if os.path.exists(cache_path):
-      with np.load(cache_path) as z:
-        return ClipSet(z['features'], z['labels'], z['folds'],
-                       z['filenames'])
-  clip_set = read_clips(source, config)
-  if cache_path:
-    io_utils.atomic_save_npz(cache_path, **dataclasses.asdict(clip_set))
-    logging.info('Cached ESC-50 features at %s', cache_path)
-  return clip_set
+  return fsdd.cached_features(
+      ClipSet, lambda: read_clips(source, config), source, config,
+      cache_dir, 'esc50', 'ESC-50', ('.wav', '.csv'))
 
 
 def split_by_fold(

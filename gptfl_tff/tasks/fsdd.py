@@ -30,11 +30,12 @@ task is the ten digits, with label names 'zero' ... 'nine'.
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import re
 import tarfile
 import zipfile
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, TypeVar
 
 from absl import logging
 import numpy as np
@@ -93,6 +94,7 @@ def parse_name(path: str) -> Recording:
 
 
 Reader = Callable[[], bytes]
+_FeatureSetT = TypeVar('_FeatureSetT')
 
 
 def _iter_folder(path: str, suffixes: tuple[str, ...], ordered: bool
@@ -312,6 +314,64 @@ def cache_key(source: str, config: audio.FrontEndConfig,
   return h.hexdigest()[:16]
 
 
+def features_in_chunks(decoded: Iterator[tuple[np.ndarray, int]],
+                       config: audio.FrontEndConfig,
+                       chunk_size: int) -> np.ndarray:
+  """Front-end features of `(samples, rate)` pairs, a chunk at a time.
+
+  Shared by the audio tasks: only one chunk of waveforms is held at once.
+
+  Args:
+    decoded: `(samples, rate)` per clip, e.g. from `audio.decode_wav`.
+    config: Front-end settings (any rate is resampled to its rate).
+    chunk_size: Clips featurised per front-end call.
+
+  Returns:
+    float32 `[n, *config.feature_shape]`, in the order of `decoded`.
+  """
+  out = [np.zeros((0,) + config.feature_shape, np.float32)]
+  while chunk := list(itertools.islice(decoded, chunk_size)):
+    waves, rates = zip(*chunk)
+    out.append(audio.waveforms_to_features(list(waves), list(rates), config))
+  return np.concatenate(out)
+
+
+def cached_features(
+    cls: type[_FeatureSetT], read: Callable[[], _FeatureSetT], source: str,
+    config: audio.FrontEndConfig, cache_dir: Optional[str], prefix: str,
+    dataset: str, suffixes: tuple[str, ...] = ('.wav',),
+) -> _FeatureSetT:
+  """`read()`, cached in `cache_dir` if given (shared by the audio tasks).
+
+  Args:
+    cls: The dataclass of arrays `read` returns; its fields are the arrays
+      of the cache file.
+    read: Reads and featurises `source`.
+    source: Folder or archive.
+    config: Front-end settings.
+    cache_dir: Cache folder, or None to always read.
+    prefix: Cache file name prefix: `<prefix>_<cache_key>.npz`.
+    dataset: Dataset name for the log line.
+    suffixes: In a folder, the files whose names, sizes and times key the
+      cache (see `cache_key`).
+
+  Returns:
+    The cached `cls`, or `read()`'s (then saved if `cache_dir` is set).
+  """
+  cache_path = None
+  if cache_dir:
+    key = cache_key(source, config, suffixes)
+    cache_path = os.path.join(cache_dir, f'{prefix}_{key}.npz')
+    if os.path.exists(cache_path):
+      with np.load(cache_path) as z:
+        return cls(**{f.name: z[f.name] for f in dataclasses.fields(cls)})
+  feature_set = read()
+  if cache_path:
+    io_utils.atomic_save_npz(cache_path, **dataclasses.asdict(feature_set))
+    logging.info('Cached %s features at %s', dataset, cache_path)
+  return feature_set
+
+
 def create_feature_set(
     source: Optional[str],
     config: audio.FrontEndConfig = audio.FrontEndConfig(),
@@ -335,22 +395,9 @@ def create_feature_set(
     return _features(recs, waves, rates, config)
   if not source:
     raise DataError(f'No FSDD data given. {_HELP}')
-  cache_path = None
-  if cache_dir:
-    cache_path = os.path.join(
-        cache_dir, f'fsdd_{cache_key(source, config)}.npz'
-    )
-    if os.path.exists(cache_path):
-      with np.load(cache_path) as z:
-        return FeatureSet(
-            z['features'], z['labels'], z['speakers'], z['indices']
-        )
-  recs, waves, rates = read_recordings(source)
-  feature_set = _features(recs, waves, rates, config)
-  if cache_path:
-    io_utils.atomic_save_npz(cache_path, **dataclasses.asdict(feature_set))
-    logging.info('Cached FSDD features at %s', cache_path)
-  return feature_set
+  return cached_features(
+      FeatureSet, lambda: _features(*read_recordings(source), config), source,
+      config, cache_dir, 'fsdd', 'FSDD')
 
 
 def _features(recs, waves, rates, config) -> FeatureSet:

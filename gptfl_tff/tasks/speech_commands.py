@@ -41,16 +41,13 @@ chunks, so only the features are held.
 """
 
 import dataclasses
-import itertools
 import os
 import re
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
-from absl import logging
 import numpy as np
 
 from gptfl_tff import audio
-from gptfl_tff import io_utils
 from gptfl_tff import models
 from gptfl_tff.tasks import base
 from gptfl_tff.tasks import fsdd
@@ -186,16 +183,6 @@ class ClipSet:
                    self.keys[idx], self.splits[idx])
 
 
-def _features_in_chunks(decoded: Iterator[tuple[np.ndarray, int]],
-                        config: audio.FrontEndConfig) -> np.ndarray:
-  """Front-end features of `(samples, rate)` pairs, CHUNK_SIZE at a time."""
-  out = [np.zeros((0,) + config.feature_shape, np.float32)]
-  while chunk := list(itertools.islice(decoded, CHUNK_SIZE)):
-    waves, rates = zip(*chunk)
-    out.append(audio.waveforms_to_features(list(waves), list(rates), config))
-  return np.concatenate(out)
-
-
 def read_clips(source: str,
                config: audio.FrontEndConfig = audio.FrontEndConfig()
                ) -> ClipSet:
@@ -236,7 +223,7 @@ def read_clips(source: str,
           clips.append(clip)
           yield audio.decode_wav(read(), name)
 
-  features = _features_in_chunks(decoded(), config)
+  features = fsdd.features_in_chunks(decoded(), config, CHUNK_SIZE)
   if not clips:
     raise DataError(f'No Speech Commands clips found in {source!r}. {_HELP}')
   keys = {}
@@ -318,19 +305,9 @@ def create_clip_set(
     source = download_release()
   if not source:
     raise DataError(f'No Speech Commands data given. {_HELP}')
-  cache_path = None
-  if cache_dir:
-    key = fsdd.cache_key(source, config, ('.wav', '.txt'))
-    cache_path = os.path.join(cache_dir, f'speech_commands_{key}.npz')
-    if os.path.exists(cache_path):
-      with np.load(cache_path) as z:
-        return ClipSet(z['features'], z['labels'], z['speakers'], z['keys'],
-                       z['splits'])
-  clip_set = read_clips(source, config)
-  if cache_path:
-    io_utils.atomic_save_npz(cache_path, **dataclasses.asdict(clip_set))
-    logging.info('Cached Speech Commands features at %s', cache_path)
-  return clip_set
+  return fsdd.cached_features(
+      ClipSet, lambda: read_clips(source, config), source, config,
+      cache_dir, 'speech_commands', 'Speech Commands', ('.wav', '.txt'))
 
 
 def split_three_way(
