@@ -77,12 +77,34 @@ class VoicesTest(tf.test.TestCase, parameterized.TestCase):
         engines.append(sorted(
             {prompts.Prompt.from_json(l).params['engine'] for l in f}))
     self.assertCountEqual(engines, [['flite'], ['pico']])
-    for path in glob.glob(os.path.join(shared, 'synthetic-*')):
+    paths = glob.glob(os.path.join(shared, 'synthetic-*'))
+    self.assertLen(paths, 2)
+    for path in paths:
       with open(os.path.join(path, 'manifest.json')) as f:
         self.assertTrue(json.load(f)['generator']['generator.asr_filter'])
     self.assertEqual(summary['best']['mix'], max(accs, key=accs.get))
     self.assertIn('| flite | on |', table)
     self.assertNotIn('test', table)
+
+  def test_summary_ranks_on_validation_not_test(self):
+    out = self.create_tempdir().full_path
+    config = voices.CalibrationConfig(
+        chain=chain.ChainConfig(
+            experiment=federated_experiment.ExperimentConfig.for_task('fsdd'),
+            output_dir=out),
+        output_dir=out, mixes=('flite', 'pico_accented'), asr_filters=(True,))
+    for mix, (val, test) in zip(config.mixes, ((0.9, 0.1), (0.2, 0.8))):
+      folder = voices.run_dir(config, 0, mix, True)
+      os.makedirs(folder)
+      with open(os.path.join(folder, chain.RESULTS), 'w') as f:
+        json.dump({'synthetic_only': {'val_accuracy': val,
+                                      'test_accuracy': test},
+                   'synthetic_records': 9, 'prompts': 18}, f)
+    summary = voices.summarize(config)
+    self.assertEqual([r['val_accuracy'] for r in summary['rows']],
+                     [[0.9], [0.2]])
+    self.assertEqual(summary['best']['mix'], 'flite')
+    self.assertEqual(summary['rows'][0]['kept_share'], 0.5)
 
   @parameterized.named_parameters(
       ('unknown_group', dict(mixes=('flite', 'nosuch')), 'each group once'),
