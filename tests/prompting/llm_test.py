@@ -84,7 +84,38 @@ def _tiny_causal_lm(folder, seed=0):
   return folder
 
 
+def _tiny_t5(folder, seed=0):
+  """A randomly initialised one-layer T5 with the same vocabulary."""
+  import torch  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+  _tiny_causal_lm(folder, seed)  # Its tokenizer.
+  torch.manual_seed(seed)
+  transformers.T5ForConditionalGeneration(transformers.T5Config(
+      vocab_size=16, d_model=16, d_kv=8, d_ff=32, num_layers=1,
+      num_heads=2, decoder_start_token_id=1, pad_token_id=1,
+      eos_token_id=2)).save_pretrained(folder)
+  return folder
+
+
 class LLMTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_t5_backend_fills_the_blanks_seeded(self):
+    folder = _tiny_t5(self.create_tempdir().full_path)
+    backend = llm.create_backend(llm.Kind.T5, model_dir=folder)
+    self.assertTrue(backend.seq2seq)
+    self.assertStartsWith(backend.identity, 't5:')
+    chat = llm.messages('cat')
+    self.assertEqual(llm.t5_blanks(chat), '<extra_id_0> cat <extra_id_1>')
+    with mock.patch.object(llm, 't5_blanks',
+                           wraps=llm.t5_blanks) as blanks:
+      first = backend.generate(chat, [7, 8, 9])
+    blanks.assert_called_once()
+    self.assertLen(first, 3)
+    self.assertEqual(backend.generate(chat, [7, 8, 9]), first)
+    self.assertNotEqual(backend.generate(chat, [10, 11, 12]), first)
+    with self.assertRaisesRegex(prompts.PromptError,
+                                '--gen_llm=t5 needs --gen_llm_dir'):
+      llm.create_backend(llm.Kind.T5)
 
   def test_transformers_backend_is_seeded_and_named_by_its_weights(self):
     folder = _tiny_causal_lm(self.create_tempdir().full_path)
