@@ -463,6 +463,11 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         workers=_GEN_WORKERS.value, asr_filter=_GEN_ASR_FILTER.value,
         audio_seconds=_GEN_AUDIO_SECONDS.value, guidance=_GEN_GUIDANCE.value)
     registry.check(generator, t.modality.value)
+    if (flags.FLAGS['gen_asr_filter'].present and
+        generator.backend != registry.Backend.SPEECH):
+      raise ValueError(
+          '--gen_asr_filter checks speech; drop it for '
+          f'--gen_backend={generator.backend.value}.')
     prompt_llm = None
     llm_flags = (_GEN_LLM_DIR, _GEN_LLM_URL, _GEN_LLM_MODEL,
                  _GEN_LLM_TEMPERATURE, _GEN_LLM_API_KEY_ENV)

@@ -38,9 +38,13 @@ class GptflMainTest(tf.test.TestCase):
     run_dir = os.path.join(out, 'tiny')
     with open(os.path.join(run_dir, 'results.json')) as f:
       results = json.load(f)
-    self.assertEqual(results['synthetic_records'], 8)
+    # The ASR filter is on by default: kept + dropped = prompts.
+    self.assertEqual(results['prompts'], 8)
+    self.assertEqual(results['synthetic_records'] +
+                     sum(results['dropped_per_voice'].values()), 8)
     with open(os.path.join(run_dir, 'flags.json')) as f:
       resolved = json.load(f)
+    self.assertTrue(resolved['gen_asr_filter'])
     self.assertEqual(resolved['gen_prompts_per_label'], 2)
     # Fine-tuning takes the task's fine-tuning client rate.
     self.assertEqual(resolved['client_learning_rate'], 0.01)

@@ -62,7 +62,9 @@ class ChainTest(tf.test.TestCase):
             'fsdd', finetune=True, data=data, rounds=2, clients_per_round=2,
             output_dir=os.path.join(out, 'federated')),
         output_dir=out, prompts_per_label=2,
-        generator=registry.GeneratorConfig(records_per_shard=3),
+        # Unfiltered: every prompt makes a record (counts below).
+        generator=registry.GeneratorConfig(records_per_shard=3,
+                                           asr_filter=False),
         pretraining=pretrain.PretrainConfig(epochs=1, batch_size=4))
     results = chain.run(config)
     task = tasks.get('fsdd')
