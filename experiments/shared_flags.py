@@ -462,7 +462,7 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
         records_per_shard=_GEN_RECORDS_PER_SHARD.value,
         workers=_GEN_WORKERS.value, asr_filter=_GEN_ASR_FILTER.value,
         audio_seconds=_GEN_AUDIO_SECONDS.value, guidance=_GEN_GUIDANCE.value)
-    registry.check(generator, t.modality.value)
+    registry.check(generator, t.prompt_kind)
     if (flags.FLAGS['gen_asr_filter'].present and
         generator.backend != registry.Backend.SPEECH):
       raise ValueError(

@@ -19,8 +19,9 @@ r"""Voice-mix calibration on a speech task's validation split.
 
 Each candidate voice mix (default: every voice group alone), without and
 with the ASR filter, runs the one chain to its pretrained model; the
-synthetic-only accuracy on the real validation split ranks them (test is
-never read). A killed calibration resumes part-way. Writes summary.json and
+synthetic-only accuracy on the real validation split ranks them (each run
+also evaluates test, as every chain does, but the ranking and the summary
+hold validation only). A killed calibration resumes part-way. Writes summary.json and
 summary.md under {root_output_dir}/{experiment_name}/. Flags:
 experiments/shared_flags.py and the --calib_ flags below.
 """

@@ -39,6 +39,7 @@ from gptfl_tff import errors
 from gptfl_tff.generators import speech
 from gptfl_tff.prompting import prompts
 from gptfl_tff.synthesis import generation
+from gptfl_tff.synthesis import speech_filter
 
 _GEN_LABELS = flags.DEFINE_list(
     'gen_labels', [], 'Label names to make prompts for (written to '
@@ -51,10 +52,10 @@ _GEN_VOICE_MIX = flags.DEFINE_string(
     'gen_voice_mix', str(prompts.VoiceMix()),
     'Voice groups and their shares, group:share,... (shares sum to 1); '
     f'groups: {", ".join(sorted(prompts.VOICE_GROUPS))}.')
-_GEN_ASR_FILTER_WORDS = flags.DEFINE_list(
-    'gen_asr_filter_words', [],
-    'Keep only clips whose word an ASR check hears among these words (the '
-    "task's words); empty: keep every clip.")
+_GEN_ASR_FILTER = flags.DEFINE_bool(
+    'gen_asr_filter', True,
+    'Keep only clips whose word an ASR check (pocketsphinx, the prompts\' '
+    'words as its grammar) hears.')
 _GEN_OUTPUT_DIR = flags.DEFINE_string(
     'gen_output_dir', None, 'Folder of the shards and manifest.')
 _GEN_SAMPLE_RATE = flags.DEFINE_integer(
@@ -92,18 +93,20 @@ def main(argv):
         _GEN_LABELS.value, _GEN_PROMPTS_PER_LABEL.value, _SEED.value, mix)
     prompts.write_jsonl(
         os.path.join(_GEN_OUTPUT_DIR.value, 'prompts.jsonl'), prompt_list)
+  words = (sorted({p.label for p in prompt_list}) if _GEN_ASR_FILTER.value
+           else None)
   start = time.perf_counter()
   result = generation.generate(
       prompt_list, _GEN_OUTPUT_DIR.value,
       functools.partial(speech.make_records,
                         sample_rate=_GEN_SAMPLE_RATE.value,
-                        filter_words=_GEN_ASR_FILTER_WORDS.value or None),
+                        filter_words=words),
       records_per_shard=_GEN_RECORDS_PER_SHARD.value,
       batch_size=_GEN_RECORDS_PER_SHARD.value,
       num_shards=_NUM_SHARDS.value, shard_index=_SHARD_INDEX.value,
       workers=_GEN_WORKERS.value,
       info={'seed': _SEED.value, 'sample_rate': _GEN_SAMPLE_RATE.value,
-            'asr_filter_words': _GEN_ASR_FILTER_WORDS.value,
+            'asr_filter': (speech_filter.identity() if words else False),
             'engines': {
                 n: speech.speech_engine(n).version()
                 for n in sorted({p.params['engine'] for p in prompt_list})}})

@@ -15,10 +15,12 @@
 
 `registry` names the backends the chain can use (one config, one factory).
 Speech: `espeak`, `flite`, `festival`, `pico` and `piper` (offline engines;
-Piper runs as a separate program) and `speech` (their registry, the ASR
-filter's use and post-processing into records). Images: `stable_diffusion` (diffusers),
-`keras_cv_diffusion` (KerasCV), `tiny_diffusion` (a random stand-in for
-tests) and `sd_benchmark` (SD 2.1 throughput with random weights). The
+Piper runs as a separate program), `speecht5`, and `speech` (their
+registry, the ASR filter's use and post-processing into records). Sound:
+`audioldm` (`tiny_audioldm` its stand-in). Images: `stable_diffusion`
+(diffusers), `keras_cv_diffusion` (KerasCV), `tiny_diffusion` (a random
+stand-in for tests) and `sd_benchmark` (SD 2.1 throughput with random
+weights); `diffusers_loading` loads diffusers pipelines for both. The
 package imports nothing itself, so the image modules do not drag in the
 audio front end (TensorFlow).
 """

@@ -39,7 +39,8 @@ import numpy as np
 from gptfl_tff import audio
 
 NAME = 'festival'
-DEBIAN_PACKAGE = 'festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts'
+DEBIAN_PACKAGE = ('festival festvox-kallpc16k festvox-kdlpc16k '
+                  'festvox-us-slt-hts')
 _VOICE_DIRS = ('/usr/share/festival/voices', '/usr/local/share/festival/voices')
 
 

@@ -50,13 +50,14 @@ class Backend(enum.Enum):
   TINY_AUDIOLDM = 'tiny_audioldm'
 
 
-_MODALITY = {
-    Backend.SPEECH: 'audio',
+# The prompts each backend turns into data (`Task.prompt_kind`).
+_PROMPT_KIND = {
+    Backend.SPEECH: 'speech',
     Backend.DIFFUSERS: 'image',
     Backend.KERAS_CV: 'image',
     Backend.TINY_DIFFUSERS: 'image',
-    Backend.AUDIOLDM: 'audio',
-    Backend.TINY_AUDIOLDM: 'audio',
+    Backend.AUDIOLDM: 'sound',
+    Backend.TINY_AUDIOLDM: 'sound',
 }
 _AUDIOLDM = (Backend.AUDIOLDM, Backend.TINY_AUDIOLDM)
 
@@ -105,18 +106,23 @@ class GeneratorConfig:
           f'{self.records_per_shard}, {self.workers}.')
 
 
-def check(config: GeneratorConfig, modality: str) -> None:
-  """Refuses a backend of another modality.
+def check(config: GeneratorConfig, prompt_kind: str) -> None:
+  """Refuses a backend that does not take the task's prompts.
+
+  Args:
+    config: Generator settings.
+    prompt_kind: The task's `prompt_kind` ('speech', 'image' or 'sound').
 
   Raises:
     GeneratorError: Naming `--gen_backend`.
   """
-  if _MODALITY[config.backend] != modality:
-    fits = sorted(b.value for b, m in _MODALITY.items() if m == modality)
+  if _PROMPT_KIND[config.backend] != prompt_kind:
+    fits = sorted(b.value for b, k in _PROMPT_KIND.items()
+                  if k == prompt_kind)
     raise GeneratorError(
-        f'--gen_backend={config.backend.value} makes '
-        f'{_MODALITY[config.backend]} data but the task is {modality}; pass '
-        f'--gen_backend= one of {fits}.')
+        f'--gen_backend={config.backend.value} takes '
+        f'{_PROMPT_KIND[config.backend]} prompts but the task has '
+        f'{prompt_kind} prompts; pass --gen_backend= one of {fits}.')
   if config.backend == Backend.DIFFUSERS and not config.model:
     raise GeneratorError(
         '--gen_backend=diffusers needs --gen_model (an SD 2.1 hub id or a '
@@ -145,8 +151,10 @@ def settings(config: GeneratorConfig, task,
                batch_size=config.batch_size, sample_rate=task.sample_rate)
   elif config.backend == Backend.SPEECH:
     from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
+    from gptfl_tff.synthesis import speech_filter  # pylint: disable=g-import-not-at-top
     out['sample_rate'] = task.sample_rate
-    out['asr_filter'] = config.asr_filter
+    out['asr_filter'] = (speech_filter.identity() if config.asr_filter
+                         else False)
     out['engines'] = {
         name: speech.speech_engine(name).version()
         for name in sorted({p.params['engine'] for p in prompts})}
@@ -178,7 +186,7 @@ def create_records_fn(
     GeneratorError: For a backend that does not fit the task, or bad
       generator settings.
   """
-  check(config, task.modality.value)
+  check(config, task.prompt_kind)
   if config.backend == Backend.SPEECH:
     from gptfl_tff.generators import speech  # pylint: disable=g-import-not-at-top
     # Whole shards go to the engines (festival speaks a shard in one

@@ -13,9 +13,8 @@
 # limitations under the License.
 """Speech prompts -> synthetic audio records (any speech engine).
 
-Engine output is silence-trimmed (the engines pad with exact-zero
-silence), resampled to the task rate with the project's audio front end,
-dithered with +-1 LSB triangular noise seeded by the prompt (so that logs of
+Engine output is silence-trimmed (below -80 dB at both ends), resampled to
+the task rate with the project's audio front end, dithered with +-1 LSB triangular noise seeded by the prompt (so that logs of
 silent frames stay finite and every record is reproducible), and stored as
 16-bit PCM. With the ASR filter on, a clip is kept only if pocketsphinx,
 choosing among the task's words, hears its own label
@@ -27,6 +26,7 @@ import collections
 import dataclasses
 from typing import Optional, Sequence
 
+from absl import logging
 import numpy as np
 
 from gptfl_tff import audio
@@ -119,7 +119,9 @@ def make_records(
       made = [engine.synthesize(t, p) for t, p in zip(texts, params)]
     for k, clip in zip(ks, made):
       clips[k] = clip
-  words = speech_filter.recognizer(tuple(filter_words)) if filter_words else None
+  # A fresh recognizer per call (a shard): see `speech_filter`.
+  words = (speech_filter.WordRecognizer(filter_words) if filter_words
+           else None)
   records = []
   for prompt, (samples, rate) in zip(prompts, clips):
     if words and words.recognize(samples, rate) != prompt.text.lower():
@@ -142,7 +144,8 @@ def make_record(
   return make_records([prompt], sample_rate)[0]
 
 
-def _installed(group: prompts_lib.VoiceGroup) -> prompts_lib.VoiceGroup:
+def _installed(group: prompts_lib.VoiceGroup,
+               options: dict) -> prompts_lib.VoiceGroup:
   """The group's installed voices and variants (either may be empty)."""
   engine = SPEECH_ENGINES.get(group.engine)
   if engine is None or not engine.is_available():
@@ -150,16 +153,18 @@ def _installed(group: prompts_lib.VoiceGroup) -> prompts_lib.VoiceGroup:
 
   def ok(voice, variant):
     try:
-      engine.check({'voice': voice, 'variant': variant})
+      engine.check(dict(options, voice=voice, variant=variant))
       return True
     except ValueError:
       return False
 
-  if group.variants:  # espeak-ng: accents and variants are checked apart.
+  if group.variants:  # espeak-ng: an accent with any variant, and back.
     return dataclasses.replace(
         group,
-        voices=tuple(v for v in group.voices if ok(v, group.variants[0])),
-        variants=tuple(v for v in group.variants if ok(group.voices[0], v)))
+        voices=tuple(v for v in group.voices
+                     if any(ok(v, w) for w in group.variants)),
+        variants=tuple(w for w in group.variants
+                       if any(ok(v, w) for v in group.voices)))
   return dataclasses.replace(
       group, voices=tuple(v for v in group.voices if ok(v, None)))
 
@@ -176,10 +181,18 @@ def installed_voice_mix(mix: prompts_lib.VoiceMix) -> prompts_lib.VoiceMix:
   """
   kept = []
   for name, share in mix.groups:
-    group = _installed(prompts_lib.VOICE_GROUPS[name])
+    group = _installed(prompts_lib.VOICE_GROUPS[name],
+                       dict(mix.engine_options.get(
+                           prompts_lib.VOICE_GROUPS[name].engine, {})))
     if group.voices and (group.variants or
                          not prompts_lib.VOICE_GROUPS[name].variants):
       kept.append((name, share, group))
+  dropped = [name for name, _ in mix.groups
+             if name not in [k for k, _, _ in kept]]
+  if dropped and kept:
+    logging.warning('Voice groups %s have no installed voice; their share '
+                    'goes to %s (tools/setup.sh installs them).', dropped,
+                    [k for k, _, _ in kept])
   if not kept:
     raise EngineError(
         f'No voice of --gen_voice_mix={mix} is installed; run '

@@ -233,13 +233,24 @@ def _load(params: dict):
 
 
 def check(params: dict) -> None:
-  """Loads the models and the speaker vector once.
+  """Checks the voice and that given local files exist (loads nothing).
+
+  Args:
+    params: A prompt's params (module docstring).
 
   Raises:
-    SpeechT5Error: (a ValueError) naming the param that is wrong.
+    SpeechT5Error: (a ValueError) naming the flag that is wrong.
   """
-  _, tts, _, _ = _load(params)
-  speaker_vector(params, tts.config.speaker_embedding_dim)
+  if params.get('voice', 'xvector') != 'xvector':
+    raise SpeechT5Error(
+        f"speecht5 voice {params['voice']!r}: its only voice is 'xvector'.")
+  for key, flag in (('model', '--gen_speecht5_model'),
+                    ('vocoder', '--gen_speecht5_vocoder'),
+                    ('xvectors', '--gen_xvectors')):
+    path = params.get(key)
+    local = key == 'xvectors' or str(path).startswith(('/', '.', '~'))
+    if path and local and not os.path.exists(os.path.expanduser(path)):
+      raise SpeechT5Error(f'{flag}={path}: no such file or folder.')
 
 
 def synthesize(text: str, params: dict) -> tuple[np.ndarray, int]:

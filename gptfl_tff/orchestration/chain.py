@@ -247,7 +247,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   chain = _Chain(config, redo_from)
   exp = config.experiment
   task = tasks.get(exp.task)
-  registry.check(config.generator, task.modality.value)
+  registry.check(config.generator, task.prompt_kind)
   prompt_source = expander_settings(config, task)  # Fails early.
   splits = task.load(exp.data)
   parts = federated_experiment.create_partition(splits.train, exp)

@@ -330,7 +330,6 @@ def smollm2_folder(cache_dir: str) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-@functools.lru_cache(maxsize=2)
 def _load(model_dir: str, seq2seq: bool = False):
   import transformers  # pylint: disable=g-import-not-at-top
   tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)

@@ -20,9 +20,14 @@ that allows exactly one of the task's words, and a clip is kept only when
 the recognised word is its own label. A grammar of the task's words makes
 the check a closed-set one: it asks "which of these words is it?", not
 "is this any English word?".
+
+pocketsphinx keeps state from one utterance to the next (its scores for a
+clip change after other clips), so callers build a fresh recognizer for
+each shard (0.16 s): a shard's decisions then depend on its prompts alone,
+whichever worker makes it and wherever a killed run resumes.
 """
 
-import functools
+import importlib.metadata
 import os
 import tempfile
 from typing import Optional, Sequence
@@ -57,8 +62,8 @@ class WordRecognizer:
     missing = [w for w in self.words if lookup.lookup_word(w.lower()) is None]
     if missing:
       raise FilterError(
-          f'--gen_asr_filter cannot check {missing}: not in pocketsphinx\'s '
-          'English dictionary; generate without --gen_asr_filter.')
+          f'The ASR filter cannot check {missing}: not in pocketsphinx\'s '
+          'English dictionary; pass --nogen_asr_filter.')
     grammar = ('#JSGF V1.0;\ngrammar words;\npublic <word> = '
                + ' | '.join(w.lower() for w in self.words) + ' ;\n')
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +73,15 @@ class WordRecognizer:
       self._decoder = pocketsphinx.Decoder(jsgf=path, loglevel='FATAL')
 
   def recognize(self, samples: np.ndarray, rate: int) -> Optional[str]:
-    """The word heard in a float waveform, or None if nothing matched."""
+    """The word heard in a clip.
+
+    Args:
+      samples: Float waveform in [-1, 1].
+      rate: Its sample rate (resampled to 16 kHz here).
+
+    Returns:
+      The recognised word, or None if nothing matched.
+    """
     wave = audio.resample(samples, rate, SAMPLE_RATE)
     pcm = (np.clip(wave, -1.0, 1.0) * 32767).astype('<i2').tobytes()
     self._decoder.start_utt()
@@ -78,7 +91,7 @@ class WordRecognizer:
     return hyp.hypstr if hyp is not None and hyp.hypstr else None
 
 
-@functools.lru_cache(maxsize=8)
-def recognizer(words: tuple[str, ...]) -> WordRecognizer:
-  """One recognizer per vocabulary and process."""
-  return WordRecognizer(words)
+def identity() -> str:
+  """What decides the filter's output (for stage fingerprints)."""
+  return (f"pocketsphinx {importlib.metadata.version('pocketsphinx')}, "
+          'a decoder per shard')

@@ -28,9 +28,8 @@ validation_fold=)`, holds out other folds.
 Clients: ESC-50 has no natural groups; as in Sec. 4.1 (following FedAudio)
 the default partition is Dirichlet(0.1) label skew over 100 clients
 (`partition.dirichlet`). Clients then hold 12 clips on average and many
-only a few: no draw gives each of them the flag default
-`--min_client_examples=10`; pass `--min_client_examples=2`
-(`MIN_CLIENT_EXAMPLES`).
+only a few: no draw gives each of them the other tasks' 10 examples, so
+the task's default `--min_client_examples` is 2 (`MIN_CLIENT_EXAMPLES`).
 
 Features: clips are resampled to 16 kHz (the rate AudioLDM, the paper's
 sound generator, writes) and kept whole (5 s); log-mel with FedAudio's

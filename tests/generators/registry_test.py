@@ -51,16 +51,21 @@ class RegistryTest(tf.test.TestCase, parameterized.TestCase):
     ps = prompts.create_speech_prompts(['one', 'two'], 3, 0, mix)
     settings = registry.settings(registry.GeneratorConfig(), task, ps)
     self.assertEqual(list(settings['engines']), ['flite'])
-    self.assertTrue(settings['asr_filter'])  # On by default.
+    # On by default, named by what decides it.
+    self.assertStartsWith(settings['asr_filter'], 'pocketsphinx ')
+    self.assertFalse(registry.settings(
+        registry.GeneratorConfig(asr_filter=False), task, ps)['asr_filter'])
     # Image backends ignore the filter: it shapes nothing they make.
     self.assertNotIn('asr_filter', registry.settings(
         registry.GeneratorConfig(backend=registry.Backend.TINY_DIFFUSERS),
         tasks.get('cifar10')))
 
   @parameterized.named_parameters(
-      ('speech_for_sound', dict(), 'image', '--gen_backend=speech makes audio'),
-      ('images_for_audio', dict(backend=registry.Backend.TINY_DIFFUSERS),
-       'audio', 'audioldm'),
+      ('speech_for_images', dict(), 'image',
+       '--gen_backend=speech takes speech prompts'),
+      ('speech_for_sounds', dict(), 'sound', r"one of \['audioldm'"),
+      ('sounds_for_speech', dict(backend=registry.Backend.AUDIOLDM),
+       'speech', r"one of \['speech'\]"),
   )
   def test_misfits_name_the_flag(self, kwargs, modality, message):
     with self.assertRaisesRegex(registry.GeneratorError, message):

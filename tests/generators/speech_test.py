@@ -33,6 +33,7 @@ from gptfl_tff.generators import piper
 from gptfl_tff.generators import speech
 from gptfl_tff.prompting import prompts
 from gptfl_tff.synthesis import generation
+from gptfl_tff.synthesis import speech_filter
 from gptfl_tff.synthesis import synthetic_records
 
 
@@ -108,6 +109,8 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
       self.skipTest(f'{engine.NAME} not installed')
     params = dict(_FLITE, engine=engine.NAME, voice=voice)
     a = speech.make_record(_prompt(params), 8000)
+    if engine is piper:
+      piper._speak.cache_clear()  # pylint: disable=protected-access
     b = speech.make_record(_prompt(params), 8000)
     self.assertEqual(a.data, b.data)
     self.assertEqual(a.params['engine_version'], engine.version())
@@ -149,8 +152,13 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
           for k, (w, v) in enumerate(zip(words, ['kal16', 'slt'] * 5))]
     ps[3] = dataclasses.replace(ps[3], params=dict(ps[3].params,
                                                    engine='hiss', voice='x'))
-    with mock.patch.dict(speech.SPEECH_ENGINES, {'hiss': hiss}):
+    with mock.patch.dict(speech.SPEECH_ENGINES, {'hiss': hiss}), \
+        mock.patch.object(speech_filter, 'WordRecognizer',
+                          wraps=speech_filter.WordRecognizer) as built:
       kept = speech.make_records(ps, 8000, filter_words=words)
+      speech.make_records(ps[:2], 8000, filter_words=words)
+      # A fresh decoder per call (a shard): pocketsphinx keeps state.
+      self.assertEqual(built.call_count, 2)
       everything = speech.make_records(ps, 8000)
       out = self.create_tempdir().full_path
       generation.generate(

@@ -64,8 +64,8 @@ class PromptsTest(tf.test.TestCase, parameterized.TestCase):
                         for p in espeak))
 
   def test_default_groups_draw_as_the_two_engine_mix_did(self):
-    # Pinned: the default mix's draws are those made before voice groups
-    # (prompt sets and synthetic stages made then stay valid).
+    # Pinned: the default mix draws the prompts it drew before voice groups
+    # (the prompts stage's settings are new, so its folder name is too).
     ps = prompts.create_speech_prompts(['one'], 3, seed=0)
     self.assertEqual([p.params for p in ps], _PINNED_DRAWS)
 

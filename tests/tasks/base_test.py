@@ -24,8 +24,8 @@ class BaseTest(tf.test.TestCase):
 
   def test_registry_finds_every_task_module(self):
     self.assertEqual(tasks.names(),
-                     ('cifar10', 'cifar100', 'esc50', 'fsdd', 'oxford_flowers102',
-                      'speech_commands'))
+                     ('cifar10', 'cifar100', 'esc50', 'fsdd',
+                      'oxford_flowers102', 'speech_commands'))
     self.assertEqual(tasks.get('fsdd').modality, base.Modality.AUDIO)
     self.assertEqual(tasks.get('cifar100').label_names[:2],
                      ('apple', 'aquarium_fish'))
