@@ -30,7 +30,7 @@ batching effects).
 """
 
 import dataclasses
-from typing import Sequence
+from typing import Optional, Sequence
 
 from gptfl_tff.generators import diffusers_loading
 from gptfl_tff.prompting import prompts as prompts_lib
@@ -135,13 +135,15 @@ def make_records(
 
 
 def calls_by_guidance(
-    batch: Sequence[prompts_lib.Prompt], batch_size: int
+    batch: Sequence[prompts_lib.Prompt], batch_size: int,
+    default: Optional[float] = None,
 ) -> list[tuple[float, list[prompts_lib.Prompt]]]:
   """Groups prompts by guidance scale, then cuts groups into calls.
 
   Args:
-    batch: Prompts, each with a `guidance_scale` param.
+    batch: Prompts, each with a `guidance_scale` param (unless `default`).
     batch_size: Most prompts per call.
+    default: The scale of prompts without one.
 
   Returns:
     (guidance scale, prompts) per pipeline call, scales ascending, prompts
@@ -149,7 +151,8 @@ def calls_by_guidance(
   """
   by_scale = {}
   for p in batch:
-    by_scale.setdefault(float(p.params['guidance_scale']), []).append(p)
+    scale = p.params.get('guidance_scale', default)
+    by_scale.setdefault(float(scale), []).append(p)
   return [(scale, group[i:i + batch_size])
           for scale, group in sorted(by_scale.items())
           for i in range(0, len(group), batch_size)]

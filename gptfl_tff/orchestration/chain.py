@@ -173,6 +173,26 @@ def create_expander(config: ChainConfig, labels: list[str], folder: str,
   return None
 
 
+def check_every_label(manifest: dict[str, Any], labels: list[str],
+                      folder: str) -> None:
+  """Refuses synthetic data missing a label (a filter may drop them all).
+
+  Args:
+    manifest: The synthetic stage's manifest.
+    labels: The discovered labels.
+    folder: The synthetic stage's folder (named in the message).
+
+  Raises:
+    stages.StageError: Naming the labels and the flags that change it.
+  """
+  empty = [n for n in labels if not manifest['counts_per_label'].get(n)]
+  if empty:
+    raise stages.StageError(
+        f'{folder} holds no synthetic example of {empty} (the ASR filter '
+        f"dropped {manifest.get('dropped_per_voice')}); pass "
+        '--nogen_asr_filter or another --gen_voice_mix.')
+
+
 def expansion_summary(expander: Optional[prompts_lib.Expander],
                       texts: list[str]) -> dict[str, Any]:
   """What the prompts stage measured (written to `EXPANSION`).
@@ -311,6 +331,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
     stages.finish(synthetic_dir)
   with open(os.path.join(synthetic_dir, generation.MANIFEST)) as f:
     manifest = json.load(f)
+  check_every_label(manifest, names, synthetic_dir)
 
   # 4. Centralized pretraining (resumes from its epoch checkpoints).
   settings = stages.settings_of({

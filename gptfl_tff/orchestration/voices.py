@@ -32,6 +32,7 @@ import numpy as np
 from gptfl_tff import console
 from gptfl_tff import errors
 from gptfl_tff import io_utils
+from gptfl_tff.generators import speech
 from gptfl_tff.orchestration import chain
 from gptfl_tff.prompting import prompts
 
@@ -102,9 +103,30 @@ def runs(config: CalibrationConfig):
 
 def run_one(config: CalibrationConfig, seed: int, mix: str,
             asr_filter: bool, redo_from: Optional[str] = None) -> dict:
-  """Runs (or resumes, or skips) one calibration run; returns its results."""
+  """Runs (or resumes, or skips) one calibration run.
+
+  Args:
+    config: The calibration grid.
+    seed: The run's seed.
+    mix: The run's voice mix (`--gen_voice_mix` string).
+    asr_filter: Whether the run filters its clips.
+    redo_from: Redo this stage (`stages.ORDER`) and every later one.
+
+  Returns:
+    The chain's results.
+
+  Raises:
+    CalibrationError: If a group of the mix has no installed voice.
+  """
   folder = run_dir(config, seed, mix, asr_filter)
   template = config.chain
+  asked = voice_mix(config, mix)
+  missing = sorted({n for n, _ in asked.groups} -
+                   {n for n, _ in speech.installed_voice_mix(asked).groups})
+  if missing:  # The chain would run the rest under this mix's name.
+    raise CalibrationError(
+        f'--calib_voice_mixes={mix}: groups {missing} have no installed '
+        'voice; run tools/setup.sh or drop them.')
   return chain.run(dataclasses.replace(
       template,
       voice_mix=voice_mix(config, mix),

@@ -19,6 +19,7 @@ loaded through the same `from_pretrained` path users take with
 """
 
 import functools
+import dataclasses
 import os
 import tempfile
 
@@ -69,6 +70,19 @@ class AudioLDMTest(tf.test.TestCase, parameterized.TestCase):
           seed=p.params['seed'], model_id=self.model_dir, steps=2,
           audio_seconds=0.5, guidance_scale=2.5,
           source_rate=tiny_audioldm.SAMPLE_RATE, prompt_text=p.text))
+
+  def test_a_prompt_s_own_guidance_scale_is_used(self):
+    plain = _prompts(['dog', 'rain'], [7, 8])
+    drawn = [dataclasses.replace(p, params=dict(p.params, guidance_scale=g))
+             for p, g in zip(plain, (1.0, 4.0))]
+    records = audioldm.make_records(drawn, self._config())
+    self.assertEqual([r.id for r in records], [p.id for p in drawn])
+    self.assertEqual([r.params['guidance_scale'] for r in records],
+                     [1.0, 4.0])
+    # The same as generating each alone at its scale with the flag.
+    for p, r, g in zip(plain, records, (1.0, 4.0)):
+      alone = audioldm.make_records([p], self._config(guidance_scale=g))[0]
+      self.assertAllClose(r.audio(), alone.audio(), atol=4 * _LSB)
 
   def test_clip_depends_on_its_seed_not_its_batch(self):
     ps = _prompts(['dog', 'dog', 'rain'], [7, 8, 7])

@@ -210,6 +210,15 @@ class ChainTest(tf.test.TestCase):
         {'prompt_llm': f'http:m@{server.url} temperature=1 max_tokens=40 '
                        f'query={llm.query_digest("sound")}'})
 
+  def test_a_label_without_synthetic_examples_is_refused(self):
+    manifest = {'counts_per_label': {'one': 3, 'two': 0},
+                'dropped_per_voice': {'espeak-ng:en-us': 3}}
+    chain.check_every_label(manifest, ['one'], 'f')
+    with self.assertRaisesRegex(
+        stages.StageError,
+        r"no synthetic example of \['two', 'three'\].*--nogen_asr_filter"):
+      chain.check_every_label(manifest, ['one', 'two', 'three'], 'f')
+
   def test_speech_generator_for_an_image_task_is_refused(self):
     config = chain.ChainConfig(
         experiment=federated_experiment.ExperimentConfig.for_task('cifar10'),

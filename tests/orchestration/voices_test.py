@@ -16,6 +16,7 @@
 import glob
 import json
 import os
+from unittest import mock
 
 from absl.testing import parameterized
 import tensorflow as tf
@@ -116,6 +117,19 @@ class VoicesTest(tf.test.TestCase, parameterized.TestCase):
       voices.CalibrationConfig(chain=chain.ChainConfig(
           experiment=federated_experiment.ExperimentConfig.for_task('fsdd'),
           output_dir='/tmp/x'), output_dir='/tmp/x', **kwargs)
+
+  def test_a_mix_with_a_missing_group_is_refused(self):
+    out = self.create_tempdir().full_path
+    with mock.patch.dict(prompts.VOICE_GROUPS, {
+        'nowhere': prompts.VoiceGroup('no-such-engine', ('x',))}):
+      config = voices.CalibrationConfig(
+          chain=chain.ChainConfig(
+              experiment=federated_experiment.ExperimentConfig.for_task(
+                  'fsdd'), output_dir=out),
+          output_dir=out, mixes=('flite:0.5,nowhere:0.5',), seeds=(0,))
+      with self.assertRaisesRegex(voices.CalibrationError,
+                                  r"groups \['nowhere'\] have no installed"):
+        voices.run_one(config, 0, 'flite:0.5,nowhere:0.5', True)
 
   def test_mix_names(self):
     self.assertEqual(voices.mix_name('flite'), 'flite')
