@@ -71,15 +71,12 @@ _SET_BY_THE_GRID = (
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  given = [f'--{n}' for n in _SET_BY_THE_GRID if flags.FLAGS[n].present]
-  if given:
-    raise app.UsageError(
-        f'The grid sets {", ".join(given)} itself (per setting and method); '
-        'use --bench_settings, --bench_methods, '
-        '--bench_client_learning_rates, '
-        '--bench_finetune_client_learning_rates, '
-        '--bench_fedopt_server_learning_rates and '
-        '--bench_proximal_strengths.')
+  shared_flags.refuse_given(
+      _SET_BY_THE_GRID, 'The grid',
+      '--bench_settings, --bench_methods, --bench_client_learning_rates, '
+      '--bench_finetune_client_learning_rates, '
+      '--bench_fedopt_server_learning_rates and --bench_proximal_strengths',
+      why=' (per setting and method)')
   shared_flags.validate()
   folder = shared_flags.run_dir('benchmark')
   template = shared_flags.chain_config(folder)

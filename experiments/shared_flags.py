@@ -26,7 +26,7 @@ centralized pretraining), `gen_` (generation).
 
 import dataclasses
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from absl import app
 from absl import flags
@@ -327,6 +327,25 @@ def run_dir(default_name: str) -> str:
   """`{root_output_dir}/{experiment_name}`."""
   return os.path.join(_ROOT_OUTPUT_DIR.value,
                       _EXPERIMENT_NAME.value or default_name)
+
+
+def refuse_given(names: Sequence[str], grid: str, instead: str,
+                 why: str = '') -> None:
+  """Refuses flags a grid sets per run (giving one would be overridden).
+
+  Args:
+    names: The flags the grid sets.
+    grid: What sets them, for the message ('The grid', ...).
+    instead: The flags to use instead, for the message.
+    why: Said after "itself", for the message.
+
+  Raises:
+    app.UsageError: Naming the given flags and `instead`.
+  """
+  given = [f'--{n}' for n in names if flags.FLAGS[n].present]
+  if given:
+    raise app.UsageError(
+        f'{grid} sets {", ".join(given)} itself{why}; use {instead}.')
 
 
 def redo_from() -> Optional[str]:

@@ -53,11 +53,9 @@ _SET_BY_THE_GRID = ('gen_voice_mix', 'gen_asr_filter', 'rounds', 'seed')
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  given = [f'--{n}' for n in _SET_BY_THE_GRID if flags.FLAGS[n].present]
-  if given:
-    raise app.UsageError(
-        f'The calibration sets {", ".join(given)} itself; use '
-        '--calib_voice_mixes, --calib_asr_filters and --calib_seeds.')
+  shared_flags.refuse_given(
+      _SET_BY_THE_GRID, 'The calibration',
+      '--calib_voice_mixes, --calib_asr_filters and --calib_seeds')
   bad = sorted(set(_ASR_FILTERS.value) - {'off', 'on'})
   if bad:
     raise app.UsageError(

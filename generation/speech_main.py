@@ -36,6 +36,7 @@ from absl import flags
 
 from gptfl_tff import console
 from gptfl_tff import errors
+from gptfl_tff.generators import registry
 from gptfl_tff.generators import speech
 from gptfl_tff.prompting import prompts
 from gptfl_tff.synthesis import generation
@@ -53,7 +54,7 @@ _GEN_VOICE_MIX = flags.DEFINE_string(
     'Voice groups and their shares, group:share,... (shares sum to 1); '
     f'groups: {", ".join(sorted(prompts.VOICE_GROUPS))}.')
 _GEN_ASR_FILTER = flags.DEFINE_bool(
-    'gen_asr_filter', True,
+    'gen_asr_filter', registry.GeneratorConfig.asr_filter,
     'Keep only clips whose word an ASR check (pocketsphinx, the prompts\' '
     'words as its grammar) hears.')
 _GEN_OUTPUT_DIR = flags.DEFINE_string(

@@ -187,7 +187,7 @@ def format_markdown(summary: dict[str, Any]) -> str:
   for row in summary['rows']:
     acc = (f"{100 * row['val_accuracy_mean']:.1f} +- "
            f"{100 * row['val_accuracy_std']:.1f}")
-    if row is summary['best'] or row == summary['best']:
+    if row == summary['best']:
       acc = f'**{acc}**'
     lines.append(
         f"| {row['mix']} | {'on' if row['asr_filter'] else 'off'} | "
