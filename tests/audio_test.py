@@ -73,6 +73,61 @@ class AudioTest(tf.test.TestCase, parameterized.TestCase):
         np.argmax(feats[0].mean(0)), np.argmax(feats[1].mean(0))
     )
 
+  def _burst(self, channel=(1.0,), noise=0.0, rate=16000):
+    """0.5 s of white noise through an FIR `channel`, then 0.5 s of silence.
+
+    With `noise`, a second, quiet noise (a microphone's hiss) runs through
+    the whole second.
+    """
+    rng = np.random.default_rng(0)
+    x = np.convolve(0.1 * rng.standard_normal(rate // 2), channel)[:rate // 2]
+    x = np.concatenate([x, np.zeros(rate - rate // 2)])
+    return (x + noise * rng.standard_normal(rate)).astype(np.float32)
+
+  def _speech_frames(self, config):
+    return slice(0, (config.sample_rate // 2 - config.n_fft)
+                 // config.hop_length)
+
+  @parameterized.named_parameters(
+      ('band_mean', audio.Normalization.SPEECH_BAND_MEAN, True),
+      ('utterance', audio.Normalization.UTTERANCE, False))
+  def test_band_mean_removes_a_channel_colouring(self, normalization,
+                                                 invariant):
+    # A "microphone" whose response falls from +4 dB at 0 Hz to -8 dB at
+    # Nyquist: a fixed gain per band, which band-mean normalisation cancels
+    # on the speech frames and whole-utterance normalisation does not.
+    config = audio.FrontEndConfig(normalization=normalization)
+    feats = audio.waveforms_to_features(
+        [self._burst(), self._burst(channel=(1.0, 0.6))],
+        [16000, 16000], config)
+    speech = self._speech_frames(config)
+    diff = np.abs(feats[0, speech] - feats[1, speech]).mean()
+    if invariant:
+      self.assertLess(diff, 0.02)
+    else:
+      self.assertGreater(diff, 0.08)
+
+  @parameterized.named_parameters(('floor', 50.0, True),
+                                  ('no_floor', None, False))
+  def test_relative_floor_hides_a_quiet_noise_floor(self, floor_db,
+                                                    invariant):
+    # The same clip from a silent and from a hissing (-60 dB) microphone.
+    config = audio.FrontEndConfig(
+        floor_db=floor_db, normalization=audio.Normalization.UTTERANCE)
+    feats = audio.waveforms_to_features(
+        [self._burst(), self._burst(noise=1e-4)], [16000, 16000], config)
+    diff = np.abs(feats[0] - feats[1]).mean()
+    if invariant:
+      self.assertLess(diff, 0.01)
+    else:
+      self.assertGreater(diff, 0.04)
+
+  @parameterized.named_parameters(('floor', {'floor_db': 0.0}),
+                                  ('speech_range', {'speech_frame_range': 0}))
+  def test_bad_frontend_settings_are_refused(self, kwargs):
+    with self.assertRaisesRegex(ValueError, 'must be > 0'):
+      audio.FrontEndConfig(**kwargs)
+
   def test_empty_list_gives_empty_features(self):
     feats = audio.waveforms_to_features([], [], audio.FrontEndConfig())
     self.assertEqual(feats.shape, (0, 94, 128))

@@ -336,6 +336,7 @@ def run(config: ChainConfig, redo_from: Optional[str] = None,
   # 4. Centralized pretraining (resumes from its epoch checkpoints).
   settings = stages.settings_of({
       'task': exp.task, 'model': exp.model, 'pretraining': config.pretraining,
+      'features': task.feature_settings,
       'synthetic': stages.file_digest(
           os.path.join(synthetic_dir, generation.MANIFEST))})
   pretrain_dir, status = chain.begin('pretrain', settings)

@@ -225,6 +225,11 @@ class Task(abc.ABC):
   def num_classes(self) -> int:
     return len(self.label_names)
 
+  @property
+  def feature_settings(self) -> Any:
+    """What turns a raw example into features (part of stage fingerprints)."""
+    return {'shape': self.feature_shape}
+
   @abc.abstractmethod
   def load(self, data: DataConfig) -> Splits:
     """Loads real data as train / validation / test.
@@ -313,6 +318,10 @@ class AudioTask(Task):
   def __init__(self, frontend):
     self.frontend = frontend
     self.feature_shape = frontend.feature_shape
+
+  @property
+  def feature_settings(self) -> Any:
+    return self.frontend
 
   def model_input(self, features):
     return features

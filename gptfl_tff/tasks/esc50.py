@@ -389,6 +389,10 @@ class Esc50Task(base.AudioTask):
     return [dataclasses.replace(p, kind=PROMPT_KIND) for p in created]
 
 
+# FedAudio's front end, unchanged: a sound's long-term spectrum is part of
+# what it is (a hum, rain), so no band-mean normalisation and no floor.
 TASK = Esc50Task(audio.FrontEndConfig(
-    sample_rate=SAMPLE_RATE, clip_seconds=CLIP_SECONDS, hop_length=320))
+    sample_rate=SAMPLE_RATE, clip_seconds=CLIP_SECONDS, hop_length=320,
+    lower_edge_hz=20.0, floor_db=None,
+    normalization=audio.Normalization.UTTERANCE))
 TASKS = (TASK,)

@@ -34,8 +34,9 @@ A trimmed copy may hold fewer clips than the lists name.
 Clients are speakers, the part of a file name before `_nohash_` (Sec. 4.1,
 as in FedAudio). Labels are the words in sorted order (FedAudio's ids:
 'backward' 0 ... 'zero' 34), and speech prompts speak them. Features are
-the FedAudio log-mel front end of `audio.FrontEndConfig()` (94 x 128 per
-clip, as for FSDD) and the model is FedAudio's keyword model. The whole
+the speech front end of `audio.FrontEndConfig()` (FedAudio's 94 x 128
+log-mel per clip with the band-mean normalisation FSDD uses) and the model
+is FedAudio's keyword model. The whole
 release is about 4.5 GB of features; clips are decoded and featurised in
 chunks, so only the features are held.
 """

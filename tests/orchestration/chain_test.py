@@ -83,6 +83,13 @@ class ChainTest(tf.test.TestCase):
     # and LLMs existed, so older stage folders are still reused.
     prompt_settings = stages.read(os.path.join(out, 'prompts'))['settings']
     self.assertFalse({'prompt_file', 'prompt_llm'} & set(prompt_settings))
+    # The front end is part of pretraining's settings: a model pretrained
+    # on other features is never reused.
+    pretrain_settings = stages.read(os.path.join(out, 'pretrain'))['settings']
+    self.assertEqual(
+        {k: v for k, v in pretrain_settings.items()
+         if k.startswith('features.')},
+        stages.settings_of({'features': task.frontend}))
     pretrained = os.path.join(out, 'pretrain', 'pretrained.keras')
     final = os.path.join(out, 'federated', federated_experiment.FINAL_MODEL)
     self.assertAllClose(results['synthetic_only']['test_accuracy'],
