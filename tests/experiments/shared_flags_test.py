@@ -76,8 +76,15 @@ class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
       config = shared_flags.chain_config(self.create_tempdir().full_path)
     self.assertEqual(config.prompt_llm,
                      llm.HttpBackend(url, 'm', temperature=0.5))
+    self.assertEqual(flags.FLAGS['gen_llm'].parser.parse('keras_nlp'),
+                     llm.Kind.KERAS_NLP)
+    with flagsaver.flagsaver(gen_llm=llm.Kind.KERAS_NLP,
+                             gen_llm_dir='gpt2_base_en', **_IMAGE):
+      config = shared_flags.chain_config(self.create_tempdir().full_path)
+    self.assertEqual(config.prompt_llm, llm.KerasNlpBackend('gpt2_base_en'))
     for given, message in [
-        (dict(gen_llm_model='m'), '--gen_llm_model configure --gen_llm;'),
+        (dict(gen_llm_model='m'), '--gen_llm_model configure --gen_llm; '
+         r'give it \(smollm2, transformers, t5, keras_nlp, http\)'),
         (dict(gen_llm_temperature=0.2), '--gen_llm_temperature configure'),
         (dict(gen_llm=http, gen_llm_url=url), '--gen_llm_model'),
         (dict(gen_llm=http, gen_llm_url=url, gen_llm_model='m',
@@ -85,6 +92,8 @@ class SharedFlagsTest(tf.test.TestCase, parameterized.TestCase):
         (dict(gen_llm=llm.Kind.TRANSFORMERS), 'needs --gen_llm_dir'),
         (dict(gen_llm=llm.Kind.TRANSFORMERS, gen_llm_dir='/no/such'),
          '--gen_llm_dir=/no/such is not a transformers model folder'),
+        (dict(gen_llm=llm.Kind.KERAS_NLP, gen_llm_dir='/no/such'),
+         '--gen_llm_dir=/no/such is not a folder'),
         (dict(task='fsdd', gen_backend=None, gen_llm=http, gen_llm_url=url,
               gen_llm_model='m'), 'apply to image and sound tasks')]:
       with self.subTest(str(given)):

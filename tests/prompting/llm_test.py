@@ -13,12 +13,18 @@
 # limitations under the License.
 """Tests for gptfl_tff.prompting.llm.
 
-The query, the HTTP backend against a local server, the filters, and
-resuming from the cache.
+The query, the HTTP backend against a local server, the local-model
+backends on tiny random models (transformers; a keras-nlp preset folder,
+skipped where keras_nlp does not import), the filters, and resuming from
+the cache.
 """
 
 import json
 import os
+import shutil
+import sys
+import tempfile
+import unittest
 from unittest import mock
 
 from absl.testing import parameterized
@@ -97,6 +103,93 @@ def _tiny_t5(folder, seed=0):
   return folder
 
 
+def _keras_nlp_error():
+  """Why the keras-nlp backend cannot run here, or None where it can."""
+  try:
+    llm._import_keras_nlp()  # pylint: disable=protected-access
+  except prompts.PromptError as e:
+    return str(e)
+  return None
+
+
+_KERAS_NLP_ERROR = _keras_nlp_error()
+# The tiny keras-nlp GPT-2 answers only with these words (see below).
+_KERAS_NLP_WORDS = ('cat', 'red', 'big', 'sky')
+
+
+def _tiny_keras_nlp_preset(folder):
+  """A one-layer keras-nlp GPT-2 preset folder, written under Keras 2.
+
+  The files are those `keras_nlp.models.CausalLM.from_preset` reads from a
+  local folder (keras-nlp's own `save_to_preset` needs Keras 3): the
+  backbone's and tokenizer's serialized configs, the backbone's weights in
+  the `.weights.h5` format, the tokenizer's vocabulary and merges, and
+  metadata with a Keras version. The vocabulary is GPT-2's 256 byte symbols
+  (so any text tokenizes), ' cat', ' red', ' big', ' sky' (with their
+  merges) and the end token. The last layer norm is set to output the
+  same vector at every position, and the four words' embeddings to align
+  with it, so whatever the prompt, each next token is one of the four
+  words, drawn at random.
+
+  Args:
+    folder: Where to write the preset.
+
+  Returns:
+    The folder.
+  """
+  import keras_nlp  # pylint: disable=g-import-not-at-top
+  symbols = [chr(c) for c in range(ord('!'), ord('~') + 1)]
+  symbols += [chr(c) for c in range(ord('\u00a1'), ord('\u00ac') + 1)]
+  symbols += [chr(c) for c in range(ord('\u00ae'), ord('\u00ff') + 1)]
+  symbols += [chr(256 + n) for n in range(256 - len(symbols))]
+  vocabulary = {c: i for i, c in enumerate(symbols)}
+  merges = []
+  for word in _KERAS_NLP_WORDS:
+    token = '\u0120'  # GPT-2's symbol for a space.
+    for c in word:
+      merges.append(f'{token} {c}')
+      token += c
+      vocabulary.setdefault(token, len(vocabulary))
+  vocabulary['<|endoftext|>'] = len(vocabulary)
+  tokenizer = keras_nlp.models.GPT2Tokenizer(vocabulary=vocabulary,
+                                             merges=merges)
+  tf.keras.utils.set_random_seed(0)
+  backbone = keras_nlp.models.GPT2Backbone(
+      vocabulary_size=len(vocabulary), num_layers=1, num_heads=2,
+      hidden_dim=8, intermediate_dim=16, max_sequence_length=512)
+  direction = np.eye(8, dtype=np.float32)[0]
+  backbone.get_layer('layer_norm').set_weights(
+      [np.zeros(8, np.float32), direction])
+  embedding = backbone.get_layer('token_embedding')
+  table = embedding.get_weights()[0]
+  for word in _KERAS_NLP_WORDS:
+    table[vocabulary['\u0120' + word]] = 10 * direction
+  embedding.set_weights([table])
+  assets = os.path.join(folder, 'assets', 'tokenizer')
+  os.makedirs(assets, exist_ok=True)
+  for obj, name in ((backbone, 'config.json'), (tokenizer, 'tokenizer.json')):
+    config = tf.keras.saving.serialize_keras_object(obj)
+    for key in ('compile_config', 'build_config'):
+      config.pop(key, None)
+    with open(os.path.join(folder, name), 'w') as f:
+      json.dump(config, f)
+  tokenizer.save_assets(assets)
+  backbone.save_weights(os.path.join(folder, 'model.weights.h5'))
+  with open(os.path.join(folder, 'metadata.json'), 'w') as f:
+    json.dump({'keras_version': tf.__version__,
+               'keras_nlp_version': keras_nlp.__version__}, f)
+  return folder
+
+
+def _fake_keras_nlp_preset(folder):
+  """A folder with a preset's file names (and made-up contents)."""
+  os.makedirs(os.path.join(folder, 'assets', 'tokenizer'))
+  for name in llm.KERAS_NLP_PRESET_FILES + ('assets/tokenizer/merges.txt',):
+    with open(os.path.join(folder, name), 'w') as f:
+      f.write(name)
+  return folder
+
+
 class LLMTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_t5_backend_fills_the_blanks_seeded(self):
@@ -159,6 +252,73 @@ class LLMTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(
           llm.create_backend(llm.Kind.SMOLLM2, cache_dir=cache).model_dir,
           made)
+
+  def test_keras_nlp_identity_digests_every_preset_file(self):
+    folder = _fake_keras_nlp_preset(
+        os.path.join(self.create_tempdir().full_path, 'gpt2_tiny'))
+    backend = llm.create_backend(llm.Kind.KERAS_NLP, model_dir=folder)
+    self.assertEqual(backend, llm.KerasNlpBackend(folder))
+    self.assertRegex(backend.identity,
+                     r'^keras_nlp:gpt2_tiny@[0-9a-f]{12} temperature=1 '
+                     r'top_k=50 max_new_tokens=40$')
+    seen = {backend.identity}
+    for name in ('model.weights.h5', 'assets/tokenizer/merges.txt'):
+      with open(os.path.join(folder, name), 'a') as f:
+        f.write('changed')
+      seen.add(llm.KerasNlpBackend(folder).identity)
+    seen.add(llm.KerasNlpBackend(folder, temperature=0.5).identity)
+    self.assertLen(seen, 4)
+    # A preset name is left to keras-nlp, and keyed by itself.
+    self.assertEqual(llm.KerasNlpBackend('gpt2_base_en').identity,
+                     'keras_nlp:gpt2_base_en temperature=1 top_k=50 '
+                     'max_new_tokens=40')
+
+  @parameterized.named_parameters(
+      ('empty_folder', 'empty', {},
+       r'--gen_llm_dir=\S+ is not a keras-nlp preset folder \(no '
+       r'metadata.json, config.json, tokenizer.json, model.weights.h5\)'),
+      ('no_weights', 'no_weights', {},
+       r'--gen_llm_dir=\S+ is not a keras-nlp preset folder \(no '
+       r'model.weights.h5\)'),
+      ('no_such_folder', 'missing', {},
+       r'--gen_llm_dir=\S+/missing is not a folder'),
+      ('a_file', 'file', {}, r'--gen_llm_dir=\S+/file is not a folder'),
+      ('greedy', 'preset', dict(temperature=0.0),
+       '--gen_llm_temperature must be > 0'),
+      ('no_tokens', 'preset', dict(max_new_tokens=0), 'max_new_tokens'),
+  )
+  def test_keras_nlp_backend_refuses_what_is_not_a_preset(self, folder, kw,
+                                                          message):
+    root = self.create_tempdir().full_path
+    _fake_keras_nlp_preset(os.path.join(root, 'preset'))
+    os.mkdir(os.path.join(root, 'empty'))
+    shutil.copytree(os.path.join(root, 'preset'),
+                    os.path.join(root, 'no_weights'))
+    os.remove(os.path.join(root, 'no_weights', 'model.weights.h5'))
+    with open(os.path.join(root, 'file'), 'w') as f:
+      f.write('{}')
+    with self.assertRaisesRegex(prompts.PromptError, message):
+      llm.KerasNlpBackend(os.path.join(root, folder), **kw)
+
+  def test_keras_nlp_flags(self):
+    with self.assertRaisesRegex(prompts.PromptError,
+                                '--gen_llm=keras_nlp needs --gen_llm_dir'):
+      llm.create_backend(llm.Kind.KERAS_NLP)
+    with self.assertRaisesRegex(prompts.PromptError,
+                                '--gen_llm_url do not apply to '
+                                '--gen_llm=keras_nlp'):
+      llm.create_backend(llm.Kind.KERAS_NLP, model_dir='gpt2_base_en',
+                         url='http://h/v1')
+    self.assertEqual(llm.Kind('keras_nlp'), llm.Kind.KERAS_NLP)
+
+  def test_keras_nlp_backend_says_how_to_get_keras_nlp(self):
+    folder = _fake_keras_nlp_preset(self.create_tempdir().full_path)
+    backend = llm.KerasNlpBackend(folder)
+    with mock.patch.dict(sys.modules, {'keras_nlp': None}):
+      with self.assertRaisesRegex(
+          prompts.PromptError,
+          'needs keras-nlp and tensorflow-text.*run tools/setup.sh'):
+        backend.generate(llm.messages('cat'), [1])
 
   def test_query_is_the_papers_with_its_example_first(self):
     chat = llm.messages('cat')
@@ -293,6 +453,74 @@ class LLMTest(tf.test.TestCase, parameterized.TestCase):
     with open(cache) as f:
       lines = [json.loads(line) for line in f]
     self.assertEqual(sum(len(line['texts']) for line in lines), total)
+
+
+@unittest.skipIf(_KERAS_NLP_ERROR is not None,
+                 f'keras-nlp cannot run here: {_KERAS_NLP_ERROR}')
+class KerasNlpBackendTest(tf.test.TestCase):
+  """The keras-nlp backend on a tiny GPT-2 preset folder, loaded as users'."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp()
+    cls.preset = _tiny_keras_nlp_preset(os.path.join(cls.root, 'tiny_gpt2'))
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root, ignore_errors=True)
+    super().tearDownClass()
+
+  def test_answers_are_seeded_continuations_one_per_seed(self):
+    backend = llm.create_backend(llm.Kind.KERAS_NLP, model_dir=self.preset)
+    self.assertStartsWith(backend.identity, 'keras_nlp:tiny_gpt2@')
+    chat = llm.messages('cat')
+    first = backend.generate(chat, [7, 8, 9])
+    self.assertLen(first, 3)
+    self.assertLen(set(first), 3)  # Each answer is sampled on its own.
+    for answer in first:
+      # The continuation alone: only the model's words, not the prompt.
+      self.assertFalse(answer.strip().startswith('Q:'), answer)
+      self.assertNotIn('___', answer)
+      self.assertNotEmpty(answer.split())
+      self.assertContainsSubset(answer.split(), _KERAS_NLP_WORDS)
+    self.assertEqual(backend.generate(chat, [7, 8, 9]), first)
+    self.assertNotEqual(backend.generate(chat, [10, 8, 9]), first)
+
+  def test_expander_writes_prompts_for_a_label(self):
+    backend = llm.create_backend(llm.Kind.KERAS_NLP, model_dir=self.preset)
+    cache = os.path.join(self.create_tempdir().full_path, 'cache.jsonl')
+    expander = llm.LLMExpander(backend, _LABELS, cache, batch_size=3)
+    got = expander.expand('cat', 2, np.random.default_rng(0))
+    self.assertLen(got, 2)
+    self.assertLen(set(got), 2)
+    for text in got:
+      self.assertIn('cat', text.split())
+      self.assertContainsSubset(text.split(), _KERAS_NLP_WORDS)
+    self.assertGreater(expander.generated, 0)
+    with open(cache) as f:
+      self.assertEqual({json.loads(line)['identity'] for line in f},
+                       {backend.identity})
+    again = llm.LLMExpander(backend, _LABELS, cache, batch_size=3)
+    self.assertEqual(again.expand('cat', 2, np.random.default_rng(0)), got)
+    self.assertEqual(again.generated, 0)
+
+  def test_a_prompt_longer_than_the_context_is_refused(self):
+    backend = llm.KerasNlpBackend(self.preset)
+    with self.assertRaisesRegex(
+        prompts.PromptError,
+        'The LLM prompt fills the 512 tokens --gen_llm_dir=.*tiny_gpt2 takes'):
+      backend.generate(llm.messages('cat ' * 400), [1])
+
+  def test_a_preset_that_does_not_load_names_the_flag(self):
+    broken = os.path.join(self.create_tempdir().full_path, 'broken')
+    shutil.copytree(self.preset, broken)
+    with open(os.path.join(broken, 'config.json'), 'w') as f:
+      f.write('{not json')
+    with self.assertRaisesRegex(
+        prompts.PromptError,
+        f'--gen_llm_dir={broken} did not load as a keras-nlp causal LM'):
+      llm.KerasNlpBackend(broken).generate(llm.messages('cat'), [1])
 
 
 if __name__ == '__main__':
