@@ -197,8 +197,10 @@ class FederatedExperimentTest(tf.test.TestCase):
   def test_killed_run_resumes_to_the_uninterrupted_result(self):
     root = self.create_tempdir().full_path
     log = os.path.join(root, 'log.txt')
-    whole = _popen(_args(self.data, root, 'whole'), log)
-    self.assertEqual(whole.wait(timeout=600), 0, _tail(log))
+    # The uninterrupted run and the one to kill run side by side (their
+    # start-ups overlap; each has its own output folder).
+    whole = _popen(_args(self.data, root, 'whole'),
+                   os.path.join(root, 'whole_log.txt'))
 
     # SIGKILL during round 3, right after round 2's checkpoint was written.
     killed_dir = os.path.join(root, 'killed')
@@ -212,6 +214,8 @@ class FederatedExperimentTest(tf.test.TestCase):
     child.send_signal(signal.SIGKILL)
     child.wait()
     self.assertEqual(child.returncode, -signal.SIGKILL)
+    self.assertEqual(whole.wait(timeout=600), 0,
+                     _tail(os.path.join(root, 'whole_log.txt')))
     checkpoints = os.listdir(os.path.dirname(second))
     self.assertNotIn('round-000003.npz', checkpoints)
     before = training_loop.read_metrics(
