@@ -19,15 +19,17 @@ normalisation. The log-mel settings follow the FedAudio benchmark (Zhang et
 al., 2022), which GPT-FL uses for its audio experiments (GPT-FL, Sec. 4.1):
 128 mel bins, n_fft 1024, hop 160 at 16 kHz.
 
-Two settings close the gap between synthetic and real recordings (beyond
-the paper; measured in docs/results.md section 13). The log is taken of the
-mel power plus a floor `floor_db` below the utterance's loudest bin, so the
-noise floor of a microphone (or the silence of a TTS engine) does not become
-a feature. Speech tasks then subtract each mel band's mean over the speech
-frames (cepstral mean normalisation in the log-mel domain), which removes a
-recording channel's fixed colouring (a microphone's response, room rumble).
-`FrontEndConfig(floor_db=None, normalization=Normalization.UTTERANCE)` is
-the front end before that change.
+Three settings close much of the gap between synthetic and real
+recordings (beyond the paper; measured in docs/results.md section 13). The
+log is taken of the mel power plus a floor `floor_db` below the utterance's
+loudest bin, so the noise floor of a microphone (or the silence of a TTS
+engine) does not become a feature; the bands start at 100 Hz, above mains
+hum and rumble; and speech tasks subtract each mel band's mean over the
+speech frames (cepstral mean normalisation in the log-mel domain), which
+removes a recording channel's fixed colouring (a microphone's response).
+`FrontEndConfig(lower_edge_hz=20, floor_db=None,
+normalization=Normalization.UTTERANCE)` is FedAudio's front end, which
+ESC-50 keeps and every audio task used before that change.
 
 All feature maths is TensorFlow (`tf.signal`, `tensorflow_io` for
 resampling), so the same graph can run inside TFF computations.

@@ -48,6 +48,7 @@ import numbers
 import os
 import sys
 import traceback
+import warnings
 from typing import Any, Callable, NoReturn, Optional, Sequence, TextIO
 import weakref
 
@@ -76,6 +77,7 @@ _TF_CPP_MIN_LOG_LEVEL = 'TF_CPP_MIN_LOG_LEVEL'
 # TensorFlow 2.14 writes at every import; real failures raise in Python.
 _TF_CPP_QUIET_LEVEL = '3'
 _TF_PYTHON_LOGGER = 'tensorflow'
+_PKG_RESOURCES_WARNING = 'pkg_resources is deprecated'
 _VERBOSITY_FLAG_NAMES = ('v', 'verbosity')
 
 # Seconds between progress redraws on a terminal, and in logs (not a TTY),
@@ -140,6 +142,10 @@ def quiet_native_logs(argv: Optional[Sequence[str]] = None) -> None:
   if verbosity is None:
     os.environ.setdefault(_TF_CPP_MIN_LOG_LEVEL, _TF_CPP_QUIET_LEVEL)
     logging.getLogger(_TF_PYTHON_LOGGER).setLevel(logging.CRITICAL)
+    # googleapis' namespace package and tensorflow-hub import setuptools'
+    # pkg_resources (locked for tensorflow-hub), which warns at import.
+    warnings.filterwarnings('ignore', message=_PKG_RESOURCES_WARNING,
+                            category=UserWarning)
   else:
     _set_tf_cpp_level(verbosity)
     logging.getLogger(_TF_PYTHON_LOGGER).setLevel(logging.NOTSET)

@@ -207,6 +207,9 @@ class QuietNativeLogsTest(parameterized.TestCase):
         'console.quiet_native_logs()\n'
         'import tensorflow as tf\n'
         'tf.get_logger().warning("a tensorflow warning")\n'
+        # What importing googleapis or tensorflow-hub says with setuptools.
+        'import warnings\n'
+        'warnings.warn("pkg_resources is deprecated as an API.", UserWarning)\n'
         'print(int(tf.reduce_sum(tf.constant([1, 2]))))\n'
     )
     self.assertEqual(result.returncode, 0, result.stderr)
