@@ -50,10 +50,26 @@ def is_available() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def version() -> str:
+  """festival's version and, where dpkg knows them, its voice packages'.
+
+  The voices are separate packages: a new voice package changes the clips
+  with the engine unchanged, so stage fingerprints need both.
+  """
   out = subprocess.run(['festival', '--version'], capture_output=True,
                        text=True, check=False).stdout
   match = re.search(r'System:\s*(\S+)', out)
-  return match[1] if match else out.strip()
+  engine = match[1] if match else out.strip()
+  if shutil.which('dpkg-query') is None:
+    return engine
+  voices_run = subprocess.run(
+      ['dpkg-query', '-W', '-f=${Package} ${Version}\n',
+       *DEBIAN_PACKAGE.split()[1:]],
+      capture_output=True, text=True, check=False)
+  # dpkg-query exits 1 when a package is not installed; the installed ones
+  # are still printed.
+  installed = sorted(line for line in voices_run.stdout.splitlines()
+                     if len(line.split()) == 2)
+  return ', '.join([engine, *installed])
 
 
 @functools.lru_cache(maxsize=None)

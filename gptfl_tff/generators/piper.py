@@ -26,6 +26,7 @@ a pair once and reuses it. Pitch is not adjustable.
 """
 
 import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -73,7 +74,25 @@ def voice_model() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def version() -> str:
-  return f'{os.path.basename(voice_model() or "none")}'
+  """piper-tts's and onnxruntime's versions and the voice file's digest."""
+  model = voice_model()
+  if model is None:
+    return 'none'
+  packages = 'piper-tts unknown'
+  python = os.path.join(os.path.dirname(executable()), 'python')
+  if os.path.exists(python):
+    run = subprocess.run(
+        [python, '-c', 'import importlib.metadata as m; print(", ".join('
+         'f"{p} {m.version(p)}" for p in ("piper-tts", "onnxruntime")))'],
+        capture_output=True, text=True, check=False)
+    if run.returncode == 0:
+      packages = run.stdout.strip()
+  digest = hashlib.sha256()
+  with open(model, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      digest.update(block)
+  return (f'{packages}, voice {os.path.basename(model)} '
+          f'sha256:{digest.hexdigest()[:16]}')
 
 
 def check(params: dict) -> None:

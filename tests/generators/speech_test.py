@@ -18,6 +18,7 @@ import functools
 import glob
 import json
 import os
+import shutil
 import types
 from unittest import mock
 
@@ -117,6 +118,19 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
     slow = speech.make_record(_prompt(dict(params, wpm=100)), 8000).audio()
     fast = speech.make_record(_prompt(dict(params, wpm=180)), 8000).audio()
     self.assertGreater(len(slow), 1.3 * len(fast))
+
+  @parameterized.named_parameters(
+      ('festival', festival, 'festvox-kdlpc16k '),
+      ('piper', piper, 'onnxruntime '),
+  )
+  def test_engine_version_names_what_makes_the_clips(self, engine, part):
+    # The voices and the runtime are packages of their own: a new one
+    # changes the clips, so it must change the stage fingerprints too.
+    if not engine.is_available():
+      self.skipTest(f'{engine.NAME} not installed')
+    if engine is festival and not shutil.which('dpkg-query'):
+      self.skipTest('no dpkg-query')
+    self.assertIn(part, engine.version())
 
   def test_festival_speaks_a_batch_as_it_speaks_each(self):
     if not festival.is_available():
