@@ -600,9 +600,11 @@ class KerasNlpBackend:
           f'The LLM prompt fills the {longest} tokens --gen_llm_dir='
           f'{self.preset} takes, leaving no room for an answer; use a model '
           'with a longer context.')
-    # The prompt as the model's output will spell it (detokenized).
+    # The prompt as the model's output will spell it (detokenized): its
+    # first `length` tokens, the padding cut off.
     prompt = _text(preprocessor.generate_postprocess(
-        preprocessor.generate_preprocess([text], sequence_length=length))[0])
+        {key: np.asarray(value)[:, :length]
+         for key, value in tokens.items()})[0])
     sampler.seed_generator.state.assign(
         np.array([int(seeds[0]) % 2**32, 0], np.uint32))
     out = model.generate([text] * len(seeds),
