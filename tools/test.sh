@@ -12,7 +12,10 @@ workers_before=$(pgrep -x worker_binary || true)
 .venv/bin/python tools/build_gen.py --check
 
 set +e
-.venv/bin/python -m pytest -q tests "$@"
+# Two worker processes (pytest-xdist), a test class per worker at a time:
+# most tests are single-threaded Python (tracing, TFF compilation), so two
+# share the two cores well.
+.venv/bin/python -m pytest -q -n 2 --dist loadscope tests "$@"
 status=$?
 set -e
 if [[ $status -ne 0 ]]; then
