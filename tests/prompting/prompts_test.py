@@ -63,11 +63,22 @@ class PromptsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(all(p.params['variant'] in prompts.ESPEAK_VARIANTS
                         for p in espeak))
 
-  def test_default_groups_draw_as_the_two_engine_mix_did(self):
-    # Pinned: the default mix draws the prompts it drew before voice groups
-    # (the prompts stage's settings are new, so its folder name is too).
-    ps = prompts.create_speech_prompts(['one'], 3, seed=0)
+  def test_flite_espeak_groups_draw_as_the_two_engine_mix_did(self):
+    # Pinned: the earlier default mix draws the prompts it drew before voice
+    # groups (the prompts stage's settings are new, so its folder name is
+    # too).
+    mix = prompts.VoiceMix(groups=(('flite', 0.7), ('espeak', 0.3)))
+    ps = prompts.create_speech_prompts(['one'], 3, seed=0, mix=mix)
     self.assertEqual([p.params for p in ps], _PINNED_DRAWS)
+
+  def test_default_mix_is_the_calibrated_one(self):
+    # Results section 14: the best of the calibrated mixes on validation.
+    ps = prompts.create_speech_prompts(_LABELS, 200, seed=0)
+    engines = collections.Counter(p.params['engine'] for p in ps)
+    self.assertEqual(set(engines),
+                     {'festival', 'flite', 'espeak-ng', 'piper', 'pico'})
+    for count in engines.values():
+      self.assertBetween(count / len(ps), 0.15, 0.25)
 
   def test_engine_options_reach_only_their_engine(self):
     mix = prompts.VoiceMix(
