@@ -189,7 +189,7 @@ _QUICKSTART = flags.DEFINE_bool(
     'epochs); flags given explicitly still win.')
 _GEN_BACKEND = flags.DEFINE_enum_class(
     'gen_backend', None, registry.Backend,
-    'Generator: speech (espeak-ng + flite), diffusers (SD 2.1, '
+    'Generator: speech (offline TTS in --gen_voice_mix), diffusers (SD 2.1, '
     '--gen_model), keras_cv (StableDiffusionV2), tiny_diffusers (random '
     'stand-in, plumbing only). Unset: the task\'s.')
 _GEN_MODEL = flags.DEFINE_string(

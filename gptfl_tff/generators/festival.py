@@ -41,6 +41,8 @@ from gptfl_tff import audio
 NAME = 'festival'
 DEBIAN_PACKAGE = ('festival festvox-kallpc16k festvox-kdlpc16k '
                   'festvox-us-slt-hts')
+# Pronunciation comes from these (the voice packages depend on them).
+_LEXICON_PACKAGES = ('festlex-cmu', 'festlex-poslex')
 _VOICE_DIRS = ('/usr/share/festival/voices', '/usr/local/share/festival/voices')
 
 
@@ -50,10 +52,10 @@ def is_available() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def version() -> str:
-  """festival's version and, where dpkg knows them, its voice packages'.
+  """festival's version and, where dpkg knows them, its packages'.
 
-  The voices are separate packages: a new voice package changes the clips
-  with the engine unchanged, so stage fingerprints need both.
+  The voices and lexicons are separate packages: a new one changes the
+  clips with the engine unchanged, so stage fingerprints need them all.
   """
   out = subprocess.run(['festival', '--version'], capture_output=True,
                        text=True, check=False).stdout
@@ -62,13 +64,14 @@ def version() -> str:
   if shutil.which('dpkg-query') is None:
     return engine
   voices_run = subprocess.run(
-      ['dpkg-query', '-W', '-f=${Package} ${Version}\n',
-       *DEBIAN_PACKAGE.split()[1:]],
+      ['dpkg-query', '-W', '-f=${db:Status-Abbrev} ${Package} ${Version}\n',
+       *DEBIAN_PACKAGE.split(), *_LEXICON_PACKAGES],
       capture_output=True, text=True, check=False)
-  # dpkg-query exits 1 when a package is not installed; the installed ones
-  # are still printed.
-  installed = sorted(line for line in voices_run.stdout.splitlines()
-                     if len(line.split()) == 2)
+  # dpkg-query exits 1 when a package is unknown; the others are still
+  # printed. Only installed ones ('ii') count.
+  installed = sorted(' '.join(line.split()[1:])
+                     for line in voices_run.stdout.splitlines()
+                     if line.startswith('ii ') and len(line.split()) == 3)
   return ', '.join([engine, *installed])
 
 

