@@ -26,7 +26,6 @@ a pair once and reuses it. Pitch is not adjustable.
 """
 
 import functools
-import hashlib
 import os
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ import tempfile
 import numpy as np
 
 from gptfl_tff import audio
+from gptfl_tff import stages
 
 NAME = 'piper'
 DEBIAN_PACKAGE = ('none; tools/setup.sh installs piper-tts and '
@@ -94,28 +94,22 @@ def version() -> str:
     return 'none'
   parts = []
   python = _python()
-  for package in ('piper-tts', 'onnxruntime'):
+  for package in ('piper-tts', 'onnxruntime') if python else ():
     run = subprocess.run(
         [python, '-I', '-c', 'import importlib.metadata as m, sys; '
          'print(m.version(sys.argv[1]))', package],
-        capture_output=True, text=True, check=False) if python else None
-    if run is not None and run.returncode == 0:
+        capture_output=True, text=True, check=False)
+    if run.returncode == 0:
       parts.append(f'{package} {run.stdout.strip()}')
   if not parts:
-    parts.append(f'piper {_digest([os.path.realpath(executable())])}')
+    exe = os.path.realpath(executable())
+    parts.append(f'piper sha256:{stages.file_digest(exe)}')
+  parts.append(f'voice {os.path.basename(model)} '
+               f'sha256:{stages.file_digest(model)}')
   config = model + '.json'
-  files = [model] + ([config] if os.path.exists(config) else [])
-  parts.append(f'voice {os.path.basename(model)} {_digest(files)}')
+  if os.path.exists(config):
+    parts.append(f'config sha256:{stages.file_digest(config)}')
   return ', '.join(parts)
-
-
-def _digest(paths: list[str]) -> str:
-  digest = hashlib.sha256()
-  for path in paths:
-    with open(path, 'rb') as f:
-      for block in iter(lambda: f.read(1 << 20), b''):
-        digest.update(block)
-  return f'sha256:{digest.hexdigest()[:16]}'
 
 
 def check(params: dict) -> None:
